@@ -1,0 +1,56 @@
+//! `dccsim bench phold`: the engine against a sequential binary heap, same workload.
+
+use crate::phold::{self, baseline, PholdParams};
+use serde_json::json;
+
+/// Runs the engine (and, unless `skip_baseline`, the heap baseline) and
+/// returns the JSON report.
+pub fn bench_phold(
+    p: &PholdParams,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    skip_baseline: bool,
+) -> serde_json::Value {
+    let eng = phold::run(p, seed, shards, threads, None);
+    let eps = eng.report.events as f64 / eng.run_wall_s.max(1e-9);
+    let mut out = json!({
+        "bench": "phold",
+        "lps": p.lps,
+        "events_per_lp": p.events_per_lp,
+        "remote": p.remote,
+        "lookahead_s": p.lookahead_s,
+        "mean_s": p.mean_s,
+        "end_s": p.end_s,
+        "seed": seed,
+        "shards": shards,
+        "threads": threads,
+        "events": eng.report.events,
+        "windows": eng.report.windows,
+        "pending_at_end": eng.report.pending,
+        "digest": format!("{:016x}", eng.report.digest),
+        "setup_wall_s": eng.setup_wall_s,
+        "wall_s": eng.run_wall_s,
+        "events_per_s": eps,
+        "queue_bytes_at_end": eng.queue_bytes,
+        "peak_rss_bytes_so_far": crate::perf::peak_rss_bytes(),
+    });
+    if !skip_baseline {
+        let base = baseline::run(p, seed);
+        let beps = base.events as f64 / base.run_wall_s.max(1e-9);
+        let o = out.as_object_mut().expect("object");
+        o.insert("baseline_events".into(), json!(base.events));
+        o.insert(
+            "baseline_digest".into(),
+            json!(format!("{:016x}", base.digest)),
+        );
+        o.insert("baseline_wall_s".into(), json!(base.run_wall_s));
+        o.insert("baseline_events_per_s".into(), json!(beps));
+        o.insert("ratio_vs_baseline".into(), json!(eps / beps));
+        o.insert(
+            "matches_baseline".into(),
+            json!(base.events == eng.report.events && base.digest == eng.report.digest),
+        );
+    }
+    out
+}

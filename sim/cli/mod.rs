@@ -1,0 +1,242 @@
+//! The `dccsim` command line.
+//!
+//! Exit codes (also in README.md):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | the run failed (e.g. results could not be written) |
+//! | 2 | bad input: scenario file, override or command-line usage |
+//! | 3 | refused: the run would not fit in available memory |
+//! | 130 | interrupted (Ctrl-C); results written and marked partial |
+
+use crate::phold::PholdParams;
+use crate::run::{RunError, RunOptions};
+use crate::scenario;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for a failed run.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code for a run refused because it would not fit.
+pub const EXIT_TOO_BIG: i32 = 3;
+/// Exit code after Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Deterministic, parallel simulator of Great Britain's smart metering system.
+#[derive(Parser, Debug)]
+#[command(name = "dccsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario (the built-in default when no file is given) and write a results folder.
+    Run(RunArgs),
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file.
+        file: PathBuf,
+        /// Override a value: path.to.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Benchmarks that print one JSON object.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Scenario file (TOML). Without it, the built-in default runs.
+    scenario: Option<PathBuf>,
+    /// Results folder (default: results/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Root seed, replacing the scenario's.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a scenario value: path.to.key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// PHOLD on the engine against a sequential binary heap, same workload.
+    Phold(PholdArgs),
+}
+
+#[derive(Args, Debug)]
+struct PholdArgs {
+    /// Logical processes.
+    #[arg(long, default_value_t = 100_000)]
+    lps: u32,
+    /// Initial events per logical process.
+    #[arg(long, default_value_t = 4)]
+    events_per_lp: u32,
+    /// Probability an event goes to a random other process.
+    #[arg(long, default_value_t = 0.25)]
+    remote: f64,
+    /// Least event delay (the engine's lookahead), seconds.
+    #[arg(long, default_value_t = 0.1)]
+    lookahead_s: f64,
+    /// Mean event delay, seconds.
+    #[arg(long, default_value_t = 1.0)]
+    mean_s: f64,
+    /// Simulated end time, seconds.
+    #[arg(long, default_value_t = 3.0)]
+    end_s: f64,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Shards (results do not depend on it; speed does).
+    #[arg(long, default_value_t = 64)]
+    shards: u32,
+    /// Root seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Skip the binary-heap baseline (e.g. to measure the engine's memory alone).
+    #[arg(long)]
+    no_baseline: bool,
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Parses the command line, runs the command, and returns the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Validate { file, sets } => match scenario::load(Some(&file), &sets, None) {
+            Ok(l) => {
+                println!(
+                    "{}: valid scenario `{}` (model {}, seed {}, sha256 {}), needs about {:.2} GiB",
+                    file.display(),
+                    l.scenario.scenario.name,
+                    l.scenario.scenario.model,
+                    l.scenario.scenario.seed,
+                    &l.sha256[..16],
+                    crate::run::memory_estimate_bytes(&l) as f64 / (1u64 << 30) as f64
+                );
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_BAD_INPUT
+            }
+        },
+        Command::Bench(BenchCommand::Phold(a)) => {
+            let p = PholdParams {
+                lps: a.lps,
+                events_per_lp: a.events_per_lp,
+                remote: a.remote,
+                lookahead_s: a.lookahead_s,
+                mean_s: a.mean_s,
+                end_s: a.end_s,
+            };
+            if let Err(e) = p.check() {
+                eprintln!("error: bench phold: {e}");
+                return EXIT_BAD_INPUT;
+            }
+            if a.threads == 0 || a.shards == 0 {
+                eprintln!("error: bench phold: --threads and --shards must be at least 1");
+                return EXIT_BAD_INPUT;
+            }
+            let v = crate::bench_phold::bench_phold(&p, a.seed, a.shards, a.threads, a.no_baseline);
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            EXIT_OK
+        }
+    }
+}
+
+fn cmd_run(a: RunArgs) -> i32 {
+    let loaded = match scenario::load(a.scenario.as_deref(), &a.sets, a.seed) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let threads = a.threads.unwrap_or_else(default_threads);
+    if threads == 0 || threads > 1024 {
+        eprintln!("error: --threads must be between 1 and 1024, got {threads}");
+        return EXIT_BAD_INPUT;
+    }
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("results").join(&loaded.scenario.scenario.name));
+    let opts = RunOptions {
+        out,
+        threads,
+        quiet: a.quiet,
+    };
+    let flag = Arc::new(AtomicBool::new(false));
+    {
+        let flag = flag.clone();
+        // A second Ctrl-C while results are being written ends the process at once.
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        });
+    }
+    if !a.quiet {
+        eprintln!(
+            "running `{}` (seed {}, {} threads, {} shards) -> {}",
+            loaded.scenario.scenario.name,
+            loaded.scenario.scenario.seed,
+            threads,
+            loaded.scenario.scenario.shards,
+            opts.out.display()
+        );
+    }
+    match crate::run::run(&loaded, &opts, Some(&flag)) {
+        Ok(o) => {
+            if !a.quiet {
+                println!("{}", o.human);
+            }
+            if o.partial {
+                EXIT_INTERRUPTED
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e @ RunError::TooBig(_)) => {
+            eprintln!("error: {e}");
+            EXIT_TOO_BIG
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! A domain-free, deterministic, parallel discrete-event engine.
+//!
+//! The engine knows nothing about meters or suppliers. A model is a set of
+//! *entities* (numbered `0..n`) that exchange typed messages; the engine
+//! delivers each message as an [`Event`] at its simulated time.
+//!
+//! # Ordering contract
+//!
+//! 1. Time is [`SimTime`], an integer count of nanoseconds.
+//! 2. Every event has the key `(time, target, src, seq)`, where `seq` is the
+//!    sender's count of messages sent before this one. Keys are unique and are
+//!    made only of integers; they never depend on insertion order, on which
+//!    thread ran the sender, or on the number of threads.
+//! 3. Each entity handles its events in increasing key order. Events with
+//!    equal time are therefore ordered by target, then sender, then the
+//!    sender's sequence number.
+//! 4. A message to *another* entity is delayed by at least the lookahead `L`
+//!    ([`EngineConfig::lookahead_ns`]); a message to oneself by at least 1 ns.
+//!    The engine panics if a model breaks this: it is a model bug.
+//! 5. Entities are spread over a fixed number of shards
+//!    ([`EngineConfig::shards`]) that does not depend on the thread count.
+//!    Time is cut into windows `[kL, (k+1)L)`. All shards run window `k` in
+//!    parallel; messages between shards are exchanged at the barrier after the
+//!    window and sorted by key when their window starts. Shards share no
+//!    memory while a window runs, only this exchange.
+//! 6. Randomness comes only from [`rng::StreamFamily`] streams named by
+//!    `(root seed, stream name, entity id)`.
+//!
+//! Together these make a run's results a function of the model, its
+//! parameters and the seed alone: identical for any thread count, and, since
+//! rule 4 does not depend on which shard an entity lives in, for any shard
+//! count too.
+//!
+//! # Hot entities
+//!
+//! An entity that receives a burst of work in one window (the DSP checking
+//! thousands of signatures) can ask for a parallel *prepare* pass:
+//! [`ShardModel::prepare`] is a pure function of one event, run for every
+//! event of the window in parallel before any is handled; its result is
+//! handed to [`ShardModel::handle`] with the event, in key order.
+//!
+//! # Bounds
+//!
+//! Every run is bounded by an end time and a maximum event count
+//! ([`RunLimits`]) and reports why it stopped ([`StopReason`]). The event
+//! limit is checked at window barriers, so the number of events run is the
+//! same at any thread count.
+
+mod calendar;
+pub mod event;
+pub mod rng;
+mod shard;
+pub mod time;
+
+pub use event::{mix64, EntityId, Event, EventKey};
+pub use shard::Ctx;
+pub use time::{SimTime, NS_PER_S};
+
+use shard::Shard;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How entities map to shards: entity `e` lives in shard `e mod shards` at
+/// local index `e / shards`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// Number of shards.
+    pub shards: u32,
+    /// Number of entities.
+    pub entities: u32,
+}
+
+impl Partition {
+    /// The shard that owns entity `e`.
+    #[inline]
+    pub fn shard_of(&self, e: EntityId) -> u32 {
+        e % self.shards
+    }
+    /// Entity `e`'s index within its shard.
+    #[inline]
+    pub fn local_of(&self, e: EntityId) -> u32 {
+        e / self.shards
+    }
+    /// The entity at `local` in `shard`.
+    #[inline]
+    pub fn global(&self, shard: u32, local: u32) -> EntityId {
+        local * self.shards + shard
+    }
+    /// How many entities shard `s` owns.
+    pub fn entities_in_shard(&self, s: u32) -> u32 {
+        let base = self.entities / self.shards;
+        base + u32::from(s < self.entities % self.shards)
+    }
+    /// The entities shard `s` owns, in increasing order.
+    pub fn entities_of(&self, s: u32) -> impl Iterator<Item = EntityId> + '_ {
+        let me = *self;
+        (0..self.entities_in_shard(s)).map(move |l| me.global(s, l))
+    }
+}
+
+/// A model's share of the entities: their state and how they handle events.
+///
+/// One value of the implementing type exists per shard; it owns the state of
+/// exactly the entities [`Partition::entities_of`] lists for that shard.
+pub trait ShardModel: Send + Sync {
+    /// The message type entities exchange.
+    type Msg: Send + Sync;
+    /// The result of the optional parallel prepare pass.
+    type Prep: Send;
+
+    /// Handles one event addressed to an entity of this shard.
+    fn handle(
+        &mut self,
+        ev: Event<Self::Msg>,
+        prep: Option<Self::Prep>,
+        ctx: &mut Ctx<'_, Self::Msg>,
+    );
+
+    /// Whether to run [`ShardModel::prepare`] over each window's events.
+    fn wants_prepare(&self) -> bool {
+        false
+    }
+
+    /// A pure computation on one event, run in parallel for all events of a
+    /// window before they are handled (see "Hot entities" above).
+    fn prepare(&self, _ev: &Event<Self::Msg>) -> Option<Self::Prep> {
+        None
+    }
+}
+
+/// Fixed settings of an engine instance.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Number of entities.
+    pub entities: u32,
+    /// Number of shards (fixed by the scenario, never by the thread count).
+    pub shards: u32,
+    /// Least delay of a message between two different entities, nanoseconds;
+    /// also the width of an execution window.
+    pub lookahead_ns: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Windows held in each shard's near-future ring; later events wait in an
+    /// ordered map.
+    pub ring_windows: usize,
+}
+
+/// Limits that bound a run.
+#[derive(Debug)]
+pub struct RunLimits<'a> {
+    /// Events at or after this time are not run.
+    pub end: SimTime,
+    /// The run stops at the first window barrier where at least this many
+    /// events have been run.
+    pub max_events: u64,
+    /// Set (e.g. by a Ctrl-C handler) to stop at the next barrier.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The next pending event is at or after the end time.
+    EndTime,
+    /// No events were left.
+    Exhausted,
+    /// The event limit was reached.
+    MaxEvents,
+    /// Interrupted from outside; results are partial.
+    Interrupted,
+}
+
+impl StopReason {
+    /// Stable lower-case name for result files.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StopReason::EndTime => "end_time",
+            StopReason::Exhausted => "no_events_left",
+            StopReason::MaxEvents => "max_events",
+            StopReason::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// Events handled.
+    pub events: u64,
+    /// Wrapping sum of the hash of every handled event's key: identical for
+    /// any thread or shard count when the same events ran.
+    pub digest: u64,
+    /// Execution windows run.
+    pub windows: u64,
+    /// Why the run stopped.
+    pub stop: StopReason,
+    /// Simulated time reached: the end of the last window run (capped at the end time).
+    pub reached: SimTime,
+    /// Events still pending when the run stopped.
+    pub pending: u64,
+}
+
+/// A progress snapshot handed to the observer at window barriers.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub now: SimTime,
+    /// The run's end time.
+    pub end: SimTime,
+    /// Events handled so far.
+    pub events: u64,
+}
+
+/// The engine: shards of a model plus the window loop that runs them.
+pub struct Simulation<S: ShardModel> {
+    cfg: EngineConfig,
+    partition: Partition,
+    shards: Vec<Shard<S>>,
+    /// `exchange[d][s]`: buffers moving shard `s`'s messages to shard `d`.
+    exchange: Vec<Vec<Vec<Event<S::Msg>>>>,
+    pool: rayon::ThreadPool,
+    events: u64,
+    windows: u64,
+    reached: SimTime,
+}
+
+impl<S: ShardModel> Simulation<S> {
+    /// Builds the engine. `make_shard(s, partition)` creates the model state
+    /// of shard `s`.
+    ///
+    /// Panics on a configuration that is a programming error (zero shards,
+    /// zero lookahead); user input is checked before it gets here.
+    pub fn new(cfg: EngineConfig, mut make_shard: impl FnMut(u32, Partition) -> S) -> Self {
+        assert!(cfg.shards >= 1, "at least one shard");
+        assert!(cfg.lookahead_ns >= 1, "lookahead must be at least 1 ns");
+        assert!(cfg.threads >= 1, "at least one thread");
+        let partition = Partition {
+            shards: cfg.shards,
+            entities: cfg.entities,
+        };
+        let shards = (0..cfg.shards)
+            .map(|s| {
+                Shard::new(
+                    make_shard(s, partition),
+                    s,
+                    partition,
+                    cfg.lookahead_ns,
+                    cfg.ring_windows,
+                )
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cfg.threads)
+            .thread_name(|i| format!("dccsim-worker-{i}"))
+            .build()
+            .expect("could not start worker threads");
+        let exchange = (0..cfg.shards)
+            .map(|_| (0..cfg.shards).map(|_| Vec::new()).collect())
+            .collect();
+        Simulation {
+            cfg,
+            partition,
+            shards,
+            exchange,
+            pool,
+            events: 0,
+            windows: 0,
+            reached: SimTime::ZERO,
+        }
+    }
+
+    /// The entity-to-shard map.
+    pub fn partition(&self) -> Partition {
+        self.partition
+    }
+
+    /// The engine configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Schedules an initial event for `target` at `time`, as if `target` had
+    /// sent it to itself. Call before [`Simulation::run`].
+    pub fn schedule(&mut self, target: EntityId, time: SimTime, msg: S::Msg) {
+        assert!(
+            target < self.partition.entities,
+            "initial event for unknown entity {target}"
+        );
+        let s = self.partition.shard_of(target) as usize;
+        self.shards[s].schedule_initial(target, time, msg);
+    }
+
+    /// Runs a closure on every shard's model in parallel (e.g. to schedule or
+    /// to collect results), in shard order for the returned values.
+    pub fn map_shards<R: Send>(&mut self, f: impl Fn(u32, &mut S) -> R + Sync) -> Vec<R> {
+        use rayon::prelude::*;
+        let shards = &mut self.shards;
+        self.pool.install(|| {
+            shards
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, sh)| f(i as u32, &mut sh.model))
+                .collect()
+        })
+    }
+
+    /// The models of every shard, in shard order.
+    pub fn models(&self) -> impl Iterator<Item = &S> {
+        self.shards.iter().map(|s| &s.model)
+    }
+
+    /// Pending events across all shards.
+    pub fn pending(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.out.calendar.len() as u64)
+            .sum()
+    }
+
+    /// Approximate bytes held by pending-event storage.
+    pub fn queue_bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.out.calendar.bytes()).sum()
+    }
+
+    /// Runs until a limit is reached; see [`RunLimits`].
+    pub fn run(&mut self, limits: &RunLimits<'_>) -> RunReport {
+        self.run_observed(limits, |_| {})
+    }
+
+    /// Like [`Simulation::run`], calling `observe` after every window barrier.
+    pub fn run_observed(
+        &mut self,
+        limits: &RunLimits<'_>,
+        mut observe: impl FnMut(&Progress),
+    ) -> RunReport {
+        use rayon::prelude::*;
+        let l = self.cfg.lookahead_ns;
+        let end_ns = limits.end.0;
+        let stop = loop {
+            if limits.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                break StopReason::Interrupted;
+            }
+            if self.events >= limits.max_events {
+                break StopReason::MaxEvents;
+            }
+            let Some(w) = self
+                .shards
+                .iter()
+                .filter_map(|s| s.out.calendar.next_window())
+                .min()
+            else {
+                break StopReason::Exhausted;
+            };
+            let start_ns = w.saturating_mul(l);
+            if start_ns >= end_ns {
+                break StopReason::EndTime;
+            }
+            let window_end_ns = start_ns.saturating_add(l);
+            let shards = &mut self.shards;
+            self.pool.install(|| {
+                shards
+                    .par_iter_mut()
+                    .for_each(|s| s.run_window(w, window_end_ns, end_ns))
+            });
+            self.exchange();
+            self.windows += 1;
+            self.events = self.shards.iter().map(|s| s.stats.events).sum();
+            self.reached = SimTime(window_end_ns.min(end_ns));
+            observe(&Progress {
+                now: self.reached,
+                end: limits.end,
+                events: self.events,
+            });
+            if window_end_ns >= end_ns {
+                break StopReason::EndTime;
+            }
+        };
+        if stop == StopReason::EndTime {
+            self.reached = limits.end;
+        }
+        RunReport {
+            events: self.events,
+            digest: self
+                .shards
+                .iter()
+                .fold(0u64, |d, s| d.wrapping_add(s.stats.digest)),
+            windows: self.windows,
+            stop,
+            reached: self.reached,
+            pending: self.pending(),
+        }
+    }
+
+    /// Moves every shard's outbox to its destination shards.
+    fn exchange(&mut self) {
+        use rayon::prelude::*;
+        let n = self.shards.len();
+        let mut any = false;
+        for (s, shard) in self.shards.iter_mut().enumerate() {
+            for d in 0..n {
+                if !shard.out.outbox[d].is_empty() {
+                    std::mem::swap(&mut shard.out.outbox[d], &mut self.exchange[d][s]);
+                    any = true;
+                }
+            }
+        }
+        if !any {
+            return;
+        }
+        let shards = &mut self.shards;
+        let exchange = &mut self.exchange;
+        self.pool.install(|| {
+            shards
+                .par_iter_mut()
+                .zip(exchange.par_iter_mut())
+                .for_each(|(shard, incoming)| {
+                    for buf in incoming.iter_mut() {
+                        shard.receive(buf);
+                    }
+                })
+        });
+    }
+
+    /// Removes and returns every pending event (for end-of-run reports).
+    pub fn drain_pending(&mut self) -> Vec<Event<S::Msg>> {
+        let mut out: Vec<Event<S::Msg>> = Vec::new();
+        for s in self.shards.iter_mut() {
+            out.append(&mut s.out.calendar.drain_all());
+        }
+        out.sort_unstable_by_key(|e| e.key());
+        out
+    }
+}
+
+/// Convenience to check an interrupt flag.
+pub fn interrupted(flag: Option<&AtomicBool>) -> bool {
+    flag.is_some_and(|f| f.load(Ordering::Relaxed))
+}

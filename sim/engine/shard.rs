@@ -1,0 +1,271 @@
+//! One shard: a model's share of the entities, its pending events, and the
+//! context a model uses to send messages while handling an event.
+
+use super::calendar::Calendar;
+use super::event::{EntityId, Event, EventKey};
+use super::time::SimTime;
+use super::{Partition, ShardModel};
+use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// A self-message that lands inside the window being run, ordered by key.
+struct Pending<M>(Event<M>);
+impl<M> PartialEq for Pending<M> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.key() == o.0.key()
+    }
+}
+impl<M> Eq for Pending<M> {}
+impl<M> PartialOrd for Pending<M> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<M> Ord for Pending<M> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.key().cmp(&o.0.key())
+    }
+}
+
+/// Where a shard's outgoing messages go while a window runs.
+pub(crate) struct Outgoing<M> {
+    pub(crate) shard: u32,
+    pub(crate) partition: Partition,
+    pub(crate) lookahead_ns: u64,
+    /// End of the window being run (exclusive), nanoseconds.
+    pub(crate) window_end_ns: u64,
+    pub(crate) calendar: Calendar<M>,
+    in_window: BinaryHeap<Reverse<Pending<M>>>,
+    /// `outbox[d]`: messages for shard `d`, delivered at the window barrier.
+    pub(crate) outbox: Vec<Vec<Event<M>>>,
+    /// Per local entity: messages sent so far (the `seq` of the next one).
+    pub(crate) seq: Vec<u64>,
+}
+
+/// What a model sees while handling one event: the time, its own id, and a
+/// way to send messages.
+pub struct Ctx<'a, M> {
+    now: SimTime,
+    me: EntityId,
+    out: &'a mut Outgoing<M>,
+}
+
+impl<'a, M> Ctx<'a, M> {
+    /// Current simulated time (the handled event's time).
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The entity handling the event.
+    #[inline]
+    pub fn me(&self) -> EntityId {
+        self.me
+    }
+
+    /// The engine's lookahead: the least delay of any message to another entity.
+    #[inline]
+    pub fn lookahead_ns(&self) -> u64 {
+        self.out.lookahead_ns
+    }
+
+    /// Sends `msg` to `target`, delivered after `delay_ns`.
+    ///
+    /// A message to another entity must be delayed by at least the lookahead;
+    /// a message to oneself by at least one nanosecond. Breaking either is a
+    /// bug in the model and panics: it would make results depend on how
+    /// entities are spread over shards.
+    #[inline]
+    pub fn send(&mut self, target: EntityId, delay_ns: u64, msg: M) {
+        if target == self.me {
+            assert!(
+                delay_ns >= 1,
+                "entity {} sent itself a message with zero delay",
+                self.me
+            );
+        } else {
+            assert!(
+                delay_ns >= self.out.lookahead_ns,
+                "entity {} sent entity {} a message delayed {} ns, less than the lookahead {} ns",
+                self.me,
+                target,
+                delay_ns,
+                self.out.lookahead_ns
+            );
+        }
+        let p = self.out.partition;
+        assert!(
+            target < p.entities,
+            "message to entity {target} beyond the {} entities",
+            p.entities
+        );
+        let local_me = p.local_of(self.me) as usize;
+        let seq = self.out.seq[local_me];
+        self.out.seq[local_me] = seq + 1;
+        let ev = Event {
+            time: self.now + delay_ns,
+            seq,
+            target,
+            src: self.me,
+            msg,
+        };
+        let dest = p.shard_of(target);
+        if dest == self.out.shard {
+            if ev.time.0 < self.out.window_end_ns {
+                self.out.in_window.push(Reverse(Pending(ev)));
+            } else {
+                self.out.calendar.push(ev);
+            }
+        } else {
+            self.out.outbox[dest as usize].push(ev);
+        }
+    }
+
+    /// Sends `msg` to the handling entity itself after `delay_ns` (at least 1 ns).
+    #[inline]
+    pub fn send_self(&mut self, delay_ns: u64, msg: M) {
+        let me = self.me;
+        self.send(me, delay_ns, msg);
+    }
+}
+
+/// Counters one shard keeps about the events it ran.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ShardStats {
+    pub(crate) events: u64,
+    /// Wrapping sum of every handled event key's hash (see [`EventKey::hash64`]).
+    pub(crate) digest: u64,
+    pub(crate) last_key: Option<EventKey>,
+}
+
+/// A model shard together with its pending events.
+pub(crate) struct Shard<S: ShardModel> {
+    pub(crate) model: S,
+    pub(crate) out: Outgoing<S::Msg>,
+    pub(crate) stats: ShardStats,
+    prep: Vec<Option<S::Prep>>,
+}
+
+impl<S: ShardModel> Shard<S> {
+    pub(crate) fn new(
+        model: S,
+        shard: u32,
+        partition: Partition,
+        lookahead_ns: u64,
+        ring_windows: usize,
+    ) -> Self {
+        let locals = partition.entities_in_shard(shard) as usize;
+        Shard {
+            model,
+            out: Outgoing {
+                shard,
+                partition,
+                lookahead_ns,
+                window_end_ns: 0,
+                calendar: Calendar::new(lookahead_ns, ring_windows),
+                in_window: BinaryHeap::new(),
+                outbox: (0..partition.shards).map(|_| Vec::new()).collect(),
+                seq: vec![0; locals],
+            },
+            stats: ShardStats::default(),
+            prep: Vec::new(),
+        }
+    }
+
+    /// Schedules an initial event sent by `target` to itself.
+    pub(crate) fn schedule_initial(&mut self, target: EntityId, time: SimTime, msg: S::Msg) {
+        let local = self.out.partition.local_of(target) as usize;
+        let seq = self.out.seq[local];
+        self.out.seq[local] = seq + 1;
+        self.out.calendar.push(Event {
+            time,
+            seq,
+            target,
+            src: target,
+            msg,
+        });
+    }
+
+    /// Runs every event of window `w` whose time is before `stop_ns`.
+    /// Events at or after `stop_ns` stay pending.
+    pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64) {
+        if self.out.calendar.next_window() != Some(w) {
+            return;
+        }
+        let mut batch = self.out.calendar.take(w);
+        batch.sort_unstable_by_key(|e| e.key());
+        self.out.window_end_ns = window_end_ns;
+
+        // Pure precomputation for the whole window, in parallel, results kept
+        // in key order so that handling stays sequential and deterministic.
+        let prepared = self.model.wants_prepare();
+        if prepared {
+            let model = &self.model;
+            batch
+                .par_iter()
+                .map(|e| model.prepare(e))
+                .collect_into_vec(&mut self.prep);
+        }
+
+        let mut i = 0;
+        let mut kept: Vec<Event<S::Msg>> = Vec::new();
+        let mut batch_iter = batch.drain(..);
+        let mut next_batch = batch_iter.next();
+        loop {
+            // Pick the smaller key of the sorted batch and the in-window heap.
+            let from_heap = match (&next_batch, self.out.in_window.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(b), Some(Reverse(h))) => h.0.key() < b.key(),
+            };
+            let (ev, prep) = if from_heap {
+                let Reverse(Pending(ev)) = self.out.in_window.pop().expect("peeked");
+                let prep = if prepared {
+                    self.model.prepare(&ev)
+                } else {
+                    None
+                };
+                (ev, prep)
+            } else {
+                let ev = next_batch.take().expect("checked");
+                next_batch = batch_iter.next();
+                let prep = if prepared { self.prep[i].take() } else { None };
+                i += 1;
+                (ev, prep)
+            };
+            if ev.time.0 >= stop_ns {
+                kept.push(ev);
+                continue;
+            }
+            let key = ev.key();
+            debug_assert!(
+                self.stats.last_key.map_or(true, |k| k < key),
+                "events out of key order"
+            );
+            self.stats.last_key = Some(key);
+            self.stats.events += 1;
+            self.stats.digest = self.stats.digest.wrapping_add(key.hash64());
+            let mut ctx = Ctx {
+                now: ev.time,
+                me: ev.target,
+                out: &mut self.out,
+            };
+            self.model.handle(ev, prep, &mut ctx);
+        }
+        drop(batch_iter);
+        self.out.calendar.recycle(batch);
+        for ev in kept {
+            self.out.calendar.push(ev);
+        }
+    }
+
+    /// Delivers messages from other shards (unordered; sorting happens when
+    /// their window starts).
+    pub(crate) fn receive(&mut self, incoming: &mut Vec<Event<S::Msg>>) {
+        for ev in incoming.drain(..) {
+            self.out.calendar.push(ev);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! PHOLD, the standard synthetic benchmark for parallel discrete-event engines
+//! (as in ROSS and most PDES papers since Fujimoto 1990).
+//!
+//! `lps` logical processes (LPs) start with `events_per_lp` events each. An LP
+//! handling an event schedules exactly one new event after
+//! `lookahead + Exp(mean - lookahead)`; its target is a uniformly random LP with
+//! probability `remote`, else the LP itself. There is no other work, so the
+//! benchmark measures the engine: queueing, ordering, exchange and barriers.
+//!
+//! [`baseline`] runs the same workload, draw for draw, on a plain sequential
+//! `BinaryHeap` loop; equal event counts and digests show the two ran the very
+//! same events.
+
+pub mod baseline;
+
+use crate::engine::rng::{below_u32, exp_ns, StreamFamily};
+use crate::engine::{
+    Ctx, EngineConfig, EntityId, Event, Partition, RunLimits, RunReport, ShardModel, SimTime,
+    Simulation,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::AtomicBool;
+
+/// PHOLD parameters (times in seconds, as users write them).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PholdParams {
+    /// Number of logical processes.
+    pub lps: u32,
+    /// Initial events per LP.
+    pub events_per_lp: u32,
+    /// Probability that a new event goes to a random LP rather than to itself.
+    pub remote: f64,
+    /// Least delay of every event, seconds (the engine's lookahead).
+    pub lookahead_s: f64,
+    /// Mean delay of every event, seconds (must exceed the lookahead).
+    pub mean_s: f64,
+    /// Simulated end time, seconds.
+    pub end_s: f64,
+}
+
+impl PholdParams {
+    /// Checks ranges; the message names the offending key.
+    pub fn check(&self) -> Result<(), String> {
+        if self.lps == 0 {
+            return Err("lps must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.remote) {
+            return Err(format!(
+                "remote must be a probability in [0, 1], got {}",
+                self.remote
+            ));
+        }
+        if !(self.lookahead_s > 0.0 && self.lookahead_s.is_finite()) {
+            return Err(format!(
+                "lookahead_s must be a positive number of seconds, got {}",
+                self.lookahead_s
+            ));
+        }
+        if !(self.mean_s > self.lookahead_s && self.mean_s.is_finite()) {
+            return Err(format!(
+                "mean_s ({}) must be finite and greater than lookahead_s ({})",
+                self.mean_s, self.lookahead_s
+            ));
+        }
+        if !(self.end_s > 0.0 && self.end_s.is_finite()) {
+            return Err(format!(
+                "end_s must be a positive number of seconds, got {}",
+                self.end_s
+            ));
+        }
+        if crate::engine::time::secs_to_ns(self.lookahead_s) == 0 {
+            return Err("lookahead_s is below one nanosecond".into());
+        }
+        let pending = self.lps as u64 * self.events_per_lp as u64;
+        if pending > 2_000_000_000 {
+            return Err(format!("lps × events_per_lp = {pending} pending events is more than this build supports (2e9)"));
+        }
+        Ok(())
+    }
+
+    /// Bytes of memory the run needs, estimated before it starts: about 24
+    /// bytes per pending event, with up to twice that for vector growth,
+    /// plus 12 bytes of state per LP.
+    pub fn memory_estimate_bytes(&self) -> u64 {
+        let pending = self.lps as u64 * self.events_per_lp as u64;
+        pending * 48 + self.lps as u64 * 12
+    }
+
+    pub(crate) fn lookahead_ns(&self) -> u64 {
+        crate::engine::time::secs_to_ns(self.lookahead_s)
+    }
+
+    /// Mean of the exponential part of the delay, nanoseconds.
+    pub(crate) fn exp_mean_ns(&self) -> f64 {
+        (self.mean_s - self.lookahead_s) * 1e9
+    }
+
+    pub(crate) fn remote_threshold(&self) -> u64 {
+        (self.remote * 4_294_967_296.0) as u64
+    }
+}
+
+/// The draws and rules shared by the engine model and the baseline, so both
+/// make exactly the same decisions.
+#[derive(Clone, Debug)]
+pub(crate) struct Rules {
+    lps: u32,
+    lookahead_ns: u64,
+    exp_mean_ns: f64,
+    remote_threshold: u64,
+    stream: StreamFamily,
+    init_stream: StreamFamily,
+}
+
+/// 32-bit words each handled event draws from its LP's stream (two `u64`s).
+const WORDS_PER_EVENT: u64 = 4;
+
+impl Rules {
+    pub(crate) fn new(p: &PholdParams, seed: u64) -> Self {
+        Rules {
+            lps: p.lps,
+            lookahead_ns: p.lookahead_ns(),
+            exp_mean_ns: p.exp_mean_ns(),
+            remote_threshold: p.remote_threshold(),
+            stream: StreamFamily::new(seed, "phold"),
+            init_stream: StreamFamily::new(seed, "phold-init"),
+        }
+    }
+
+    /// Times of LP `lp`'s initial events.
+    pub(crate) fn initial_times(&self, lp: EntityId, n: u32) -> impl Iterator<Item = SimTime> + '_ {
+        let mut rng = self.init_stream.entity(lp as u64);
+        (0..n).map(move |_| SimTime(self.lookahead_ns + exp_ns(rng.next_u64(), self.exp_mean_ns)))
+    }
+
+    /// The `(delay_ns, target)` of the event LP `lp` schedules while handling
+    /// its `handled`-th event.
+    #[inline]
+    pub(crate) fn next(&self, lp: EntityId, handled: u32) -> (u64, EntityId) {
+        let mut rng = self.stream.at(lp as u64, handled as u64 * WORDS_PER_EVENT);
+        let a = rng.next_u64();
+        let b = rng.next_u64();
+        let delay = self.lookahead_ns + exp_ns(a, self.exp_mean_ns);
+        let target = if (b >> 32) < self.remote_threshold {
+            below_u32(b as u32, self.lps)
+        } else {
+            lp
+        };
+        (delay, target)
+    }
+}
+
+/// One shard of PHOLD LPs.
+pub struct PholdShard {
+    rules: Rules,
+    partition: Partition,
+    /// Events handled so far, per local LP.
+    handled: Vec<u32>,
+}
+
+impl ShardModel for PholdShard {
+    type Msg = ();
+    type Prep = ();
+
+    #[inline]
+    fn handle(&mut self, ev: Event<()>, _prep: Option<()>, ctx: &mut Ctx<'_, ()>) {
+        let local = self.partition.local_of(ev.target) as usize;
+        let n = self.handled[local];
+        self.handled[local] = n + 1;
+        let (delay, target) = self.rules.next(ev.target, n);
+        ctx.send(target, delay, ());
+    }
+}
+
+/// Outcome of an engine PHOLD run.
+#[derive(Clone, Debug)]
+pub struct PholdRun {
+    /// The engine's report.
+    pub report: RunReport,
+    /// Wall seconds spent scheduling the initial events.
+    pub setup_wall_s: f64,
+    /// Wall seconds spent running events.
+    pub run_wall_s: f64,
+    /// Bytes held by pending-event storage at the end.
+    pub queue_bytes: usize,
+}
+
+/// Runs PHOLD on the engine.
+pub fn run(
+    p: &PholdParams,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    interrupt: Option<&AtomicBool>,
+) -> PholdRun {
+    let t0 = std::time::Instant::now();
+    let rules = Rules::new(p, seed);
+    let cfg = EngineConfig {
+        entities: p.lps,
+        shards: shards.min(p.lps).max(1),
+        lookahead_ns: p.lookahead_ns(),
+        threads,
+        ring_windows: ring_windows_for(p),
+    };
+    let mut sim = Simulation::new(cfg, |s, partition| PholdShard {
+        rules: rules.clone(),
+        partition,
+        handled: vec![0; partition.entities_in_shard(s) as usize],
+    });
+    // Initial events, generated per shard in parallel (each LP's from its own stream).
+    let e = p.events_per_lp;
+    let initial: Vec<Vec<(EntityId, SimTime)>> = sim.map_shards(|s, m| {
+        let part = m.partition;
+        part.entities_of(s)
+            .flat_map(|lp| {
+                m.rules
+                    .initial_times(lp, e)
+                    .map(move |t| (lp, t))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    });
+    for per_shard in initial {
+        for (lp, t) in per_shard {
+            sim.schedule(lp, t, ());
+        }
+    }
+    let setup_wall_s = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let limits = RunLimits {
+        end: SimTime::from_secs_f64(p.end_s),
+        max_events: u64::MAX,
+        interrupt,
+    };
+    let report = sim.run(&limits);
+    let run_wall_s = t1.elapsed().as_secs_f64();
+    PholdRun {
+        report,
+        setup_wall_s,
+        run_wall_s,
+        queue_bytes: sim.queue_bytes(),
+    }
+}
+
+/// Ring size: enough windows to hold nearly all delays (mean/lookahead × 16).
+fn ring_windows_for(p: &PholdParams) -> usize {
+    let w = (p.mean_s / p.lookahead_s * 16.0).ceil();
+    (w as usize).clamp(16, 1 << 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> PholdParams {
+        PholdParams {
+            lps: 500,
+            events_per_lp: 3,
+            remote: 0.5,
+            lookahead_s: 0.1,
+            mean_s: 0.6,
+            end_s: 5.0,
+        }
+    }
+
+    #[test]
+    fn engine_matches_sequential_heap_baseline() {
+        let p = small();
+        let eng = run(&p, 7, 16, 2, None);
+        let base = baseline::run(&p, 7);
+        assert!(
+            eng.report.events > 10_000,
+            "too few events to mean anything: {}",
+            eng.report.events
+        );
+        assert_eq!(eng.report.events, base.events);
+        assert_eq!(eng.report.digest, base.digest);
+        assert_eq!(eng.report.pending, base.pending);
+    }
+
+    #[test]
+    fn identical_for_any_thread_and_shard_count() {
+        let p = small();
+        let r1 = run(&p, 11, 8, 1, None).report;
+        for (shards, threads) in [(8, 2), (8, 3), (8, 8), (1, 1), (64, 2), (7, 3)] {
+            let r = run(&p, 11, shards, threads, None).report;
+            assert_eq!(
+                (r.events, r.digest, r.pending),
+                (r1.events, r1.digest, r1.pending),
+                "shards {shards} threads {threads}"
+            );
+        }
+        // A different seed gives a different run.
+        let other = run(&p, 12, 8, 1, None).report;
+        assert_ne!(other.digest, r1.digest);
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let mut p = small();
+        p.mean_s = 0.05;
+        assert!(p.check().unwrap_err().contains("mean_s"));
+        let mut p = small();
+        p.remote = 1.5;
+        assert!(p.check().unwrap_err().contains("remote"));
+        let mut p = small();
+        p.lookahead_s = f64::NAN;
+        assert!(p.check().unwrap_err().contains("lookahead_s"));
+    }
+}

@@ -1,0 +1,169 @@
+//! `dccsim run`: a scenario from file to results folder.
+
+use crate::phold;
+use crate::results::ResultsDir;
+use crate::scenario::Loaded;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Options of one run that are not part of the scenario.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Results folder.
+    pub out: PathBuf,
+    /// Worker threads.
+    pub threads: usize,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// Why a run could not produce results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run would need more memory than the machine has available.
+    #[error("{0}")]
+    TooBig(String),
+    /// Writing results failed.
+    #[error("writing results to {path}: {source}")]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// What a finished (or interrupted) run reports back.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The results folder.
+    pub dir: PathBuf,
+    /// True when the run was interrupted and its results are partial.
+    pub partial: bool,
+    /// A few human-readable lines for the terminal.
+    pub human: String,
+}
+
+/// Estimated bytes of memory a scenario needs.
+pub fn memory_estimate_bytes(l: &Loaded) -> u64 {
+    match &l.scenario.phold {
+        Some(p) => p.memory_estimate_bytes(),
+        None => 0,
+    }
+}
+
+/// Refuses a run whose memory estimate exceeds what the machine has available.
+pub fn check_fits(l: &Loaded) -> Result<u64, RunError> {
+    let need = memory_estimate_bytes(l);
+    if let Some(avail) = crate::perf::available_memory_bytes() {
+        if need > avail / 10 * 9 {
+            return Err(RunError::TooBig(format!(
+                "this run needs about {:.1} GiB of memory but only {:.1} GiB is available; reduce the fleet or event counts",
+                need as f64 / (1u64 << 30) as f64,
+                avail as f64 / (1u64 << 30) as f64
+            )));
+        }
+    }
+    Ok(need)
+}
+
+/// Runs a loaded scenario and writes its results folder.
+pub fn run(
+    l: &Loaded,
+    opts: &RunOptions,
+    interrupt: Option<&AtomicBool>,
+) -> Result<RunOutcome, RunError> {
+    let need = check_fits(l)?;
+    let s = &l.scenario;
+    let io = |source| RunError::Io {
+        path: opts.out.clone(),
+        source,
+    };
+    let mut dir = ResultsDir::create(&opts.out).map_err(io)?;
+    let p = s
+        .phold
+        .as_ref()
+        .expect("checked: the phold model has parameters");
+    let t0 = std::time::Instant::now();
+    let r = phold::run(
+        p,
+        s.scenario.seed,
+        s.scenario.shards,
+        opts.threads,
+        interrupt,
+    );
+    let wall_s = t0.elapsed().as_secs_f64();
+    let rep = &r.report;
+    let partial = rep.stop == crate::engine::StopReason::Interrupted;
+    let summary = json!({
+        "model": "phold",
+        "scenario": s.scenario.name,
+        "seed": s.scenario.seed,
+        "shards": s.scenario.shards,
+        "stop_reason": rep.stop.as_str(),
+        "simulated_time_reached_s": rep.reached.as_secs_f64(),
+        "events": rep.events,
+        "events_digest": format!("{:016x}", rep.digest),
+        "windows": rep.windows,
+        "pending_events_at_end": rep.pending,
+        "events_per_lp_per_simulated_s": rep.events as f64 / p.lps as f64 / rep.reached.as_secs_f64().max(1e-12),
+    });
+    dir.write_json("summary.json", &summary).map_err(io)?;
+    let perf = json!({
+        "wall_s": wall_s,
+        "setup_wall_s": r.setup_wall_s,
+        "run_wall_s": r.run_wall_s,
+        "events_per_s": rep.events as f64 / r.run_wall_s.max(1e-9),
+        "threads": opts.threads,
+        "peak_rss_bytes": crate::perf::peak_rss_bytes(),
+        "memory_estimate_bytes": need,
+    });
+    dir.write_json("perf.json", &perf).map_err(io)?;
+    let files: Vec<String> = dir.written().to_vec();
+    let manifest = json!({
+        "dccsim_version": env!("CARGO_PKG_VERSION"),
+        "status": if partial { "partial" } else { "complete" },
+        "scenario_name": s.scenario.name,
+        "scenario_file": l.path.as_ref().map(|p| p.display().to_string()),
+        "scenario_sha256": l.sha256,
+        "seed": s.scenario.seed,
+        "threads": opts.threads,
+        "shards": s.scenario.shards,
+        "stop_reason": rep.stop.as_str(),
+        "files": files,
+        "reproduce_with": reproduce_line(l, &opts.out),
+    });
+    let dir = dir.finish(&manifest).map_err(io)?;
+    let human = format!(
+        "{} {}: {} events in {:.2} s wall ({:.2} M events/s), simulated {:.3} s, stopped: {}\nresults: {}\nreproduce with: {}",
+        if partial { "PARTIAL" } else { "done" },
+        s.scenario.name,
+        rep.events,
+        wall_s,
+        rep.events as f64 / r.run_wall_s.max(1e-9) / 1e6,
+        rep.reached.as_secs_f64(),
+        rep.stop.as_str(),
+        dir.display(),
+        reproduce_line(l, &opts.out)
+    );
+    Ok(RunOutcome {
+        dir,
+        partial,
+        human,
+    })
+}
+
+fn reproduce_line(l: &Loaded, out: &Path) -> String {
+    let file = l
+        .path
+        .as_ref()
+        .map(|p| format!(" {}", p.display()))
+        .unwrap_or_default();
+    let sets: String = l.sets.iter().map(|s| format!(" --set '{s}'")).collect();
+    format!(
+        "dccsim run{file}{sets} --seed {} --out {}",
+        l.scenario.scenario.seed,
+        out.display()
+    )
+}
