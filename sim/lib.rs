@@ -27,6 +27,7 @@
 
 pub mod bench_phold;
 pub mod cli;
+pub mod crypto;
 pub mod engine;
 pub mod perf;
 pub mod phold;

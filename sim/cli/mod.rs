@@ -52,6 +52,9 @@ enum Command {
     /// Benchmarks that print one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Cryptography conformance tools.
+    #[command(subcommand)]
+    Crypto(CryptoCommand),
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +82,28 @@ struct RunArgs {
 enum BenchCommand {
     /// PHOLD on the engine against a sequential binary heap, same workload.
     Phold(PholdArgs),
+    /// The crypto layer: fast against stock p256, all measured in this run.
+    Crypto {
+        /// Threads for the parallel batch-verify figure.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Seconds spent measuring each figure.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CryptoCommand {
+    /// Run a Wycheproof test file (ECDSA P-256/SHA-256 in P1363 or DER form, or ECDH P-256)
+    /// through the fast verifiers; prints `N passed, M failed`.
+    Wycheproof {
+        /// The JSON test file.
+        file: PathBuf,
+        /// Also run stock p256 on the same file.
+        #[arg(long)]
+        stock: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -154,6 +179,18 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                 EXIT_BAD_INPUT
             }
         },
+        Command::Bench(BenchCommand::Crypto { threads, seconds }) => {
+            if threads == 0 || !(seconds > 0.0 && seconds < 3600.0) {
+                eprintln!(
+                    "error: bench crypto: --threads must be at least 1 and --seconds in (0, 3600)"
+                );
+                return EXIT_BAD_INPUT;
+            }
+            let v = crate::crypto::bench::bench_crypto(threads, seconds);
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            EXIT_OK
+        }
+        Command::Crypto(CryptoCommand::Wycheproof { file, stock }) => cmd_wycheproof(&file, stock),
         Command::Bench(BenchCommand::Phold(a)) => {
             let p = PholdParams {
                 lps: a.lps,
@@ -175,6 +212,56 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             EXIT_OK
         }
+    }
+}
+
+fn cmd_wycheproof(file: &std::path::Path, stock: bool) -> i32 {
+    use crate::crypto::wycheproof::{run_json, Implementation};
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", file.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut imps = vec![
+        ("fast (key table)", Implementation::FastTable),
+        ("fast (one-off key)", Implementation::FastOneOff),
+    ];
+    if stock {
+        imps.push(("stock p256", Implementation::Stock));
+    }
+    let mut any_failed = false;
+    for (name, imp) in imps {
+        match run_json(&text, imp) {
+            Ok(rep) => {
+                println!(
+                    "{}: {} via {name}: {} passed, {} failed",
+                    file.display(),
+                    rep.kind,
+                    rep.passed,
+                    rep.failed.len()
+                );
+                if !rep.failed.is_empty() {
+                    any_failed = true;
+                    let ids: Vec<String> = rep
+                        .failed
+                        .iter()
+                        .map(|(id, exp)| format!("{id} (expected {exp})"))
+                        .collect();
+                    println!("  failing cases: {}", ids.join(", "));
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    if any_failed {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
     }
 }
 
