@@ -241,7 +241,7 @@ impl<S: ShardModel> Shard<S> {
             }
             let key = ev.key();
             debug_assert!(
-                self.stats.last_key.map_or(true, |k| k < key),
+                self.stats.last_key.is_none_or(|k| k < key),
                 "events out of key order"
             );
             self.stats.last_key = Some(key);
