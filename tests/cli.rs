@@ -162,3 +162,40 @@ fn bench_phold_prints_json_with_the_required_keys() {
     }
     assert_eq!(v["matches_baseline"], true);
 }
+
+#[test]
+fn crypto_wycheproof_command_reports_passes_and_fails() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/testdata/wycheproof/"
+    );
+    for (f, n) in [
+        ("ecdsa_secp256r1_sha256_p1363_test.json", 262),
+        ("ecdsa_secp256r1_sha256_test.json", 484),
+    ] {
+        let path = format!("{dir}{f}");
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "test vectors missing: {path}"
+        );
+        let o = dccsim(&["crypto", "wycheproof", &path]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains(&format!("{n} passed, 0 failed")), "{out}");
+    }
+    // A file with a wrong expectation is reported as a failure with its case id.
+    let text =
+        std::fs::read_to_string(format!("{dir}ecdsa_secp256r1_sha256_p1363_test.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["testGroups"][0]["tests"][0]["result"] = "invalid".into();
+    let p = write("flipped.json", doc.to_string().as_bytes());
+    let o = dccsim(&["crypto", "wycheproof", p.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("261 passed, 1 failed") && out.contains("failing cases: 1 (expected invalid)"),
+        "{out}"
+    );
+    let o = dccsim(&["crypto", "wycheproof", "/nonexistent.json"]);
+    assert_eq!(o.status.code(), Some(2));
+}

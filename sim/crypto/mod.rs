@@ -18,5 +18,11 @@ pub use ecdsa::{hash_to_scalar, verify_oneoff, SignatureBytes, SigningKey, Verif
 pub use keys::{derive_key, KeyRole};
 pub mod batch;
 pub mod bench;
+pub mod device;
+pub mod gbcs;
 pub mod mac;
+pub mod mode;
+pub mod registry;
+pub mod request;
+pub mod smki;
 pub mod wycheproof;

@@ -1,0 +1,388 @@
+//! What a device (electricity or gas meter) checks before it executes a
+//! command, and how it signs or MACs what it sends back.
+//!
+//! The order of checks follows GBCS: identifiers, the ACB's MAC, the
+//! originator's counter (strictly increasing: replays are refused), then for
+//! critical commands the originator's signature against the trust anchor the
+//! device holds for that role. Only then does the command execute; the
+//! counter is advanced only for commands that passed every check.
+
+use super::ecdsa::{hash_to_scalar, SigningKey};
+use super::gbcs::{decode, Body, Cra, MessageKind};
+use super::mac::{derive_mac_key, mac, mac_ok, MacMode};
+use super::registry::{KeyFp, KeyRegistry};
+
+/// The trust-anchor slots a device holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum AnchorSlot {
+    /// The SMKI root.
+    Root = 0,
+    /// The SMKI recovery key (may replace any anchor).
+    Recovery = 1,
+    /// The registered supplier (signs supply, tariff, payment and firmware commands).
+    Supplier = 2,
+    /// The network operator.
+    NetworkOperator = 3,
+    /// The access control broker (its key-agreement key gives the MAC key).
+    Acb = 4,
+    /// The WAN provider.
+    WanProvider = 5,
+}
+
+/// Number of anchor slots.
+pub const ANCHOR_SLOTS: usize = 6;
+
+impl AnchorSlot {
+    /// The slot with index `i`.
+    pub fn from_index(i: u8) -> Option<AnchorSlot> {
+        use AnchorSlot::*;
+        [Root, Recovery, Supplier, NetworkOperator, Acb, WanProvider]
+            .get(i as usize)
+            .copied()
+    }
+}
+
+/// One trust anchor: whose it is and the fingerprint of its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    /// The owner's identifier (the originator id its commands carry).
+    pub owner: u64,
+    /// The key, by fingerprint in the [`KeyRegistry`].
+    pub key: KeyFp,
+}
+
+/// How many originators' counters a device tracks.
+pub const COUNTER_SLOTS: usize = 4;
+
+/// A device's security state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceSecurity {
+    /// The device's identifier (EUI-64 system title).
+    pub id: u64,
+    /// Trust anchors by [`AnchorSlot`].
+    pub anchors: [Anchor; ANCHOR_SLOTS],
+    /// Last accepted counter per originator: `(originator, counter)`; unused entries have originator 0.
+    pub counters: [(u64, u64); COUNTER_SLOTS],
+    /// Manufacturer id and the fingerprint of its firmware-signing key (built in).
+    pub manufacturer: (u16, KeyFp),
+    /// Running firmware version.
+    pub firmware_version: u64,
+    /// Firmware delivered and checked, waiting for activation.
+    pub staged_firmware: Option<u64>,
+}
+
+/// Why a device refused a command. Each reason is counted separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reject {
+    /// Not a well-formed message.
+    Malformed,
+    /// Addressed to another device.
+    WrongRecipient,
+    /// Not a command, or an unknown message code.
+    NotACommand,
+    /// No MAC, or the ACB's MAC does not verify.
+    BadMac,
+    /// The counter is not greater than the last accepted one (a replay).
+    Replay,
+    /// A critical command without a signature.
+    MissingSignature,
+    /// The originator holds no anchor that may authorise this command.
+    WrongOriginator,
+    /// The signature does not verify against the anchor's key.
+    BadSignature,
+    /// A credential update whose content is invalid.
+    BadCredentialUpdate,
+    /// Firmware not signed by the device's manufacturer.
+    BadFirmwareSignature,
+    /// Too many distinct originators to track counters for.
+    TooManyOriginators,
+}
+
+impl Reject {
+    /// Stable snake-case name for result files.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Reject::Malformed => "malformed",
+            Reject::WrongRecipient => "wrong_recipient",
+            Reject::NotACommand => "not_a_command",
+            Reject::BadMac => "bad_mac",
+            Reject::Replay => "replay",
+            Reject::MissingSignature => "missing_signature",
+            Reject::WrongOriginator => "wrong_originator",
+            Reject::BadSignature => "bad_signature",
+            Reject::BadCredentialUpdate => "bad_credential_update",
+            Reject::BadFirmwareSignature => "bad_firmware_signature",
+            Reject::TooManyOriginators => "too_many_originators",
+        }
+    }
+}
+
+/// What a device did with an accepted command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Executed {
+    /// Answered a read.
+    Read,
+    /// Applied a prepayment top-up.
+    TopUp,
+    /// Changed its tariff.
+    TariffUpdated,
+    /// Closed the contactor (supply on).
+    SupplyEnabled,
+    /// Opened the contactor (supply off).
+    SupplyDisabled,
+    /// Armed the contactor (the customer may restore supply).
+    SupplyArmed,
+    /// Replaced a trust anchor.
+    CredentialUpdated(AnchorSlot),
+    /// Stored a checked firmware image.
+    FirmwareStaged(u64),
+    /// Switched to new firmware.
+    FirmwareActivated(u64),
+}
+
+/// What the check used: which anchor verified the signature, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The action taken.
+    pub executed: Executed,
+    /// The command kind.
+    pub kind: MessageKind,
+    /// The originator.
+    pub originator: u64,
+    /// The counter accepted.
+    pub counter: u64,
+    /// The anchor key that verified the signature (critical commands).
+    pub verified_by: Option<KeyFp>,
+}
+
+/// Which anchor slot authorises a critical command of `kind` (credential
+/// updates are handled separately: the slot being replaced, or recovery).
+fn authorising_slot(kind: MessageKind) -> AnchorSlot {
+    match kind {
+        MessageKind::PrepaymentTopUp
+        | MessageKind::UpdateTariff
+        | MessageKind::EnableSupply
+        | MessageKind::DisableSupply
+        | MessageKind::ArmSupply
+        | MessageKind::ActivateFirmware => AnchorSlot::Supplier,
+        _ => AnchorSlot::Root,
+    }
+}
+
+impl DeviceSecurity {
+    fn last_counter(&self, originator: u64) -> Option<u64> {
+        self.counters
+            .iter()
+            .find(|(o, _)| *o == originator)
+            .map(|(_, c)| *c)
+    }
+
+    fn set_counter(&mut self, originator: u64, counter: u64) -> Result<(), Reject> {
+        if let Some(e) = self.counters.iter_mut().find(|(o, _)| *o == originator) {
+            e.1 = counter;
+            return Ok(());
+        }
+        let free = self
+            .counters
+            .iter_mut()
+            .find(|(o, _)| *o == 0)
+            .ok_or(Reject::TooManyOriginators)?;
+        *free = (originator, counter);
+        Ok(())
+    }
+
+    /// Checks and executes a command. `acb_z` is the ECDH shared secret
+    /// between the ACB and this device (cached by the caller).
+    pub fn receive_command(
+        &mut self,
+        bytes: &[u8],
+        acb_z: &[u8; 32],
+        keys: &KeyRegistry,
+    ) -> Result<Accepted, Reject> {
+        let d = decode(bytes).map_err(|_| Reject::Malformed)?;
+        let g = d.grouping;
+        if g.recipient != self.id {
+            return Err(Reject::WrongRecipient);
+        }
+        if g.cra != Cra::Command {
+            return Err(Reject::NotACommand);
+        }
+        let kind = MessageKind::from_code(g.code)
+            .filter(|k| *k != MessageKind::Alert)
+            .ok_or(Reject::NotACommand)?;
+        // 1. The ACB's MAC over the whole message.
+        let tag = d.mac.ok_or(Reject::BadMac)?;
+        let key = derive_mac_key(
+            acb_z,
+            g.originator,
+            g.recipient,
+            MacMode::Command,
+            g.counter,
+        );
+        if !mac_ok(&key, g.originator, d.maced_part, tag) {
+            return Err(Reject::BadMac);
+        }
+        // 2. Anti-replay.
+        if self
+            .last_counter(g.originator)
+            .is_some_and(|last| g.counter <= last)
+        {
+            return Err(Reject::Replay);
+        }
+        let body = Body::decode(kind, d.body).ok_or(Reject::Malformed)?;
+        // 3. The originator's signature against the anchor for its role.
+        let mut verified_by = None;
+        if kind.is_critical() {
+            let sig = d.signature.ok_or(Reject::MissingSignature)?;
+            let anchor = match (&body, kind) {
+                (Body::CredentialUpdate { slot, .. }, MessageKind::UpdateSecurityCredentials) => {
+                    let target =
+                        AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?;
+                    let same_role = self.anchors[target as usize];
+                    let recovery = self.anchors[AnchorSlot::Recovery as usize];
+                    if same_role.owner == g.originator {
+                        same_role
+                    } else if recovery.owner == g.originator {
+                        recovery
+                    } else {
+                        return Err(Reject::WrongOriginator);
+                    }
+                }
+                (_, MessageKind::UpdateSecurityCredentials) => {
+                    return Err(Reject::BadCredentialUpdate)
+                }
+                _ => {
+                    let a = self.anchors[authorising_slot(kind) as usize];
+                    if a.owner != g.originator {
+                        return Err(Reject::WrongOriginator);
+                    }
+                    a
+                }
+            };
+            let vk = keys.get(anchor.key).ok_or(Reject::BadSignature)?;
+            if !vk.verify_prehash(&hash_to_scalar(d.signed_part), sig) {
+                return Err(Reject::BadSignature);
+            }
+            verified_by = Some(anchor.key);
+        }
+        // 4. Content checks that need the device's own keys.
+        if let Body::Firmware {
+            manufacturer,
+            version,
+            image_hash,
+            signature,
+        } = &body
+        {
+            let (m, m_key) = self.manufacturer;
+            let signed = super::gbcs::firmware_signed_bytes(*manufacturer, *version, image_hash);
+            let ok = *manufacturer == m
+                && keys
+                    .get(m_key)
+                    .is_some_and(|k| k.verify(&signed, signature));
+            if !ok {
+                return Err(Reject::BadFirmwareSignature);
+            }
+            if kind == MessageKind::ActivateFirmware
+                && self.staged_firmware.is_some_and(|v| v != *version)
+            {
+                return Err(Reject::BadFirmwareSignature);
+            }
+        }
+        let new_anchor = match &body {
+            Body::CredentialUpdate { slot, owner, key } => {
+                let fp = keys.intern(key).ok_or(Reject::BadCredentialUpdate)?;
+                Some((
+                    AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?,
+                    Anchor {
+                        owner: *owner,
+                        key: fp,
+                    },
+                ))
+            }
+            _ => None,
+        };
+        // Every check passed: advance the counter, then act.
+        self.set_counter(g.originator, g.counter)?;
+        let executed = match (kind, &body) {
+            (MessageKind::ReadInstantaneous | MessageKind::ReadDailyLog, _) => Executed::Read,
+            (MessageKind::PrepaymentTopUp, _) => Executed::TopUp,
+            (MessageKind::UpdateTariff, _) => Executed::TariffUpdated,
+            (MessageKind::EnableSupply, _) => Executed::SupplyEnabled,
+            (MessageKind::DisableSupply, _) => Executed::SupplyDisabled,
+            (MessageKind::ArmSupply, _) => Executed::SupplyArmed,
+            (MessageKind::UpdateSecurityCredentials, _) => {
+                let (slot, anchor) = new_anchor.expect("credential update body checked above");
+                self.anchors[slot as usize] = anchor;
+                Executed::CredentialUpdated(slot)
+            }
+            (MessageKind::UpdateFirmware, Body::Firmware { version, .. }) => {
+                self.staged_firmware = Some(*version);
+                Executed::FirmwareStaged(*version)
+            }
+            (MessageKind::ActivateFirmware, Body::Firmware { version, .. }) => {
+                self.firmware_version = *version;
+                self.staged_firmware = None;
+                Executed::FirmwareActivated(*version)
+            }
+            _ => return Err(Reject::Malformed),
+        };
+        Ok(Accepted {
+            executed,
+            kind,
+            originator: g.originator,
+            counter: g.counter,
+            verified_by,
+        })
+    }
+}
+
+/// Builds a device's response or alert: signed with the device's key when
+/// GBCS requires it (responses to critical commands, critical alerts),
+/// otherwise MAC'd under the key shared with the ACB.
+pub fn device_message(
+    cra: Cra,
+    kind: MessageKind,
+    device_id: u64,
+    recipient: u64,
+    counter: u64,
+    device_key: &SigningKey,
+    acb_z: &[u8; 32],
+) -> Vec<u8> {
+    let g = super::gbcs::Grouping {
+        cra,
+        counter,
+        originator: device_id,
+        recipient,
+        code: kind.code(),
+    };
+    let body = vec![0u8; kind.body_len(cra)];
+    let p = super::gbcs::Protection::required(kind, cra);
+    let mode = if cra == Cra::Alert {
+        MacMode::Alert
+    } else {
+        MacMode::Response
+    };
+    let sign = |b: &[u8]| device_key.sign(b);
+    let mac_fn = |b: &[u8]| {
+        mac(
+            &derive_mac_key(acb_z, device_id, recipient, mode, counter),
+            device_id,
+            b,
+        )
+    };
+    super::gbcs::encode(
+        &g,
+        &body,
+        if p.signed {
+            Some(&sign as super::gbcs::SignFn<'_>)
+        } else {
+            None
+        },
+        if p.maced {
+            Some(&mac_fn as super::gbcs::MacFn<'_>)
+        } else {
+            None
+        },
+    )
+}

@@ -1,0 +1,583 @@
+//! The message path end to end with real cryptography, and every way it
+//! must refuse: each refusal with its own reason.
+
+use dccsim::crypto::device::{Anchor, AnchorSlot, DeviceSecurity, Executed, Reject, ANCHOR_SLOTS};
+use dccsim::crypto::ecdsa::hash_to_scalar;
+use dccsim::crypto::gbcs::{self, firmware_signed_bytes, Body, Cra, MessageKind};
+use dccsim::crypto::mac::ecdh;
+use dccsim::crypto::mode::{CryptoCounters, CryptoMode, CryptoPolicy};
+use dccsim::crypto::registry::KeyRegistry;
+use dccsim::crypto::request::{build_command, dsp_authenticate, RequestReject, ServiceRequest};
+use dccsim::crypto::smki::{CertRole, Certificate, KeyUsage, Smki};
+use dccsim::crypto::{derive_key, verify_oneoff, KeyRole, SigningKey};
+use sha2::{Digest, Sha256};
+
+const SEED: u64 = 2026;
+const SUPPLIER: u64 = 0x5100_0000_0000_0001;
+const NETWORK_OPERATOR: u64 = 0x5200_0000_0000_0001;
+const RECOVERY: u64 = 0x5300_0000_0000_0001;
+const ACB: u64 = 0x5400_0000_0000_0001;
+const DEVICE: u64 = 0x00AB_CDEF_0000_0042;
+const YEAR_S: u64 = 365 * 86_400;
+
+struct World {
+    smki: Smki,
+    keys: KeyRegistry,
+    supplier_req: SigningKey,
+    supplier_cert: Certificate,
+    supplier_cmd: SigningKey,
+    no_req: SigningKey,
+    no_cert: Certificate,
+    no_cmd: SigningKey,
+    recovery: SigningKey,
+    acb: SigningKey,
+    manufacturer: SigningKey,
+    device_key: SigningKey,
+    z: [u8; 32],
+    device: DeviceSecurity,
+}
+
+fn world() -> World {
+    let mut smki = Smki::new(SEED);
+    let keys = KeyRegistry::new();
+    let supplier_req = derive_key(SEED, KeyRole::UserRequestSigning, SUPPLIER);
+    let supplier_cmd = derive_key(SEED, KeyRole::UserCommandSigning, SUPPLIER);
+    let no_req = derive_key(SEED, KeyRole::UserRequestSigning, NETWORK_OPERATOR);
+    let no_cmd = derive_key(SEED, KeyRole::UserCommandSigning, NETWORK_OPERATOR);
+    let recovery = derive_key(SEED, KeyRole::Recovery, 0);
+    let acb = derive_key(SEED, KeyRole::AcbKeyAgreement, 0);
+    let manufacturer = derive_key(SEED, KeyRole::Manufacturer, 7);
+    let supplier_cert = smki.issue(
+        SUPPLIER,
+        CertRole::ImportSupplier,
+        KeyUsage::Signing,
+        (0, YEAR_S),
+        supplier_req.public(),
+    );
+    let no_cert = smki.issue(
+        NETWORK_OPERATOR,
+        CertRole::ElectricityDistributor,
+        KeyUsage::Signing,
+        (0, YEAR_S),
+        no_req.public(),
+    );
+    let device_key = derive_key(SEED, KeyRole::DeviceSigning, DEVICE);
+    let device_ka = derive_key(SEED, KeyRole::DeviceKeyAgreement, DEVICE);
+    let z = ecdh(acb.scalar(), device_ka.public()).unwrap();
+    let fp = |k: &SigningKey| keys.intern(&k.public().to_uncompressed()).unwrap();
+    let mut anchors = [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS];
+    anchors[AnchorSlot::Root as usize] = Anchor {
+        owner: 1,
+        key: fp(smki.root_key()),
+    };
+    anchors[AnchorSlot::Recovery as usize] = Anchor {
+        owner: RECOVERY,
+        key: fp(&recovery),
+    };
+    anchors[AnchorSlot::Supplier as usize] = Anchor {
+        owner: SUPPLIER,
+        key: fp(&supplier_cmd),
+    };
+    anchors[AnchorSlot::NetworkOperator as usize] = Anchor {
+        owner: NETWORK_OPERATOR,
+        key: fp(&no_cmd),
+    };
+    anchors[AnchorSlot::Acb as usize] = Anchor {
+        owner: ACB,
+        key: fp(&acb),
+    };
+    let device = DeviceSecurity {
+        id: DEVICE,
+        anchors,
+        counters: [(0, 0); 4],
+        manufacturer: (7, fp(&manufacturer)),
+        firmware_version: 1,
+        staged_firmware: None,
+    };
+    World {
+        smki,
+        keys,
+        supplier_req,
+        supplier_cert,
+        supplier_cmd,
+        no_req,
+        no_cert,
+        no_cmd,
+        recovery,
+        acb,
+        manufacturer,
+        device_key,
+        z,
+        device,
+    }
+}
+
+fn request(kind: MessageKind, user: u64, counter: u64) -> ServiceRequest {
+    ServiceRequest {
+        kind,
+        user,
+        target: DEVICE,
+        counter,
+        body: Vec::new(),
+    }
+}
+
+#[test]
+fn legitimate_disable_supply_goes_through_every_check() {
+    let mut w = world();
+    let sr = request(MessageKind::DisableSupply, SUPPLIER, 1).encode_signed(&w.supplier_req);
+    let crl = w.smki.revocation_list().clone();
+    let vk = w.supplier_cert.verify_key().unwrap();
+    let ok = dsp_authenticate(&sr, &w.supplier_cert, &vk, &w.smki, &crl, 100).unwrap();
+    assert_eq!(ok.kind, MessageKind::DisableSupply);
+    let cmd = build_command(
+        ok.kind,
+        SUPPLIER,
+        DEVICE,
+        10,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        cmd.len(),
+        146,
+        "disable supply is 146 bytes as in the reference data"
+    );
+    let acc = w.device.receive_command(&cmd, &w.z, &w.keys).unwrap();
+    assert_eq!(acc.executed, Executed::SupplyDisabled);
+    assert_eq!(
+        acc.verified_by,
+        Some(w.device.anchors[AnchorSlot::Supplier as usize].key)
+    );
+    // The response is signed by the device and checks against its key (a one-off key).
+    let resp = dccsim::crypto::device::device_message(
+        Cra::Response,
+        MessageKind::DisableSupply,
+        DEVICE,
+        SUPPLIER,
+        1,
+        &w.device_key,
+        &w.z,
+    );
+    assert_eq!(resp.len(), 111);
+    let d = gbcs::decode(&resp).unwrap();
+    assert!(verify_oneoff(
+        w.device_key.public(),
+        &hash_to_scalar(d.signed_part),
+        d.signature.unwrap()
+    ));
+    // A non-critical read is MAC'd only, and its response too.
+    let read = build_command(
+        MessageKind::ReadInstantaneous,
+        SUPPLIER,
+        DEVICE,
+        11,
+        &Body::Plain,
+        None,
+        Some(&w.z),
+    );
+    assert_eq!(read.len(), 158);
+    assert_eq!(
+        w.device
+            .receive_command(&read, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::Read
+    );
+}
+
+#[test]
+fn tampered_command_byte_is_refused_by_the_mac() {
+    let mut w = world();
+    let mut cmd = build_command(
+        MessageKind::EnableSupply,
+        SUPPLIER,
+        DEVICE,
+        5,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    // Flip a payload bit: the MAC covers it.
+    cmd[40] ^= 0x01;
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadMac)
+    );
+    // Corrupt the length: not even a message.
+    cmd[1] ^= 0x10;
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::Malformed)
+    );
+}
+
+#[test]
+fn wrong_role_signers_are_refused() {
+    let mut w = world();
+    // At the DSP: a network operator may not ask for a disconnection.
+    let sr = request(MessageKind::DisableSupply, NETWORK_OPERATOR, 1).encode_signed(&w.no_req);
+    let crl = w.smki.revocation_list().clone();
+    let vk = w.no_cert.verify_key().unwrap();
+    assert_eq!(
+        dsp_authenticate(&sr, &w.no_cert, &vk, &w.smki, &crl, 5),
+        Err(RequestReject::RoleNotAllowed)
+    );
+    // At the meter: a disconnection originated by the network operator (validly MAC'd by the ACB).
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        NETWORK_OPERATOR,
+        DEVICE,
+        1,
+        &Body::Plain,
+        Some(&w.no_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::WrongOriginator)
+    );
+    // Claiming to be the supplier but signed with the network operator's key.
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        2,
+        &Body::Plain,
+        Some(&w.no_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadSignature)
+    );
+    // A request signed by someone other than the certified user.
+    let sr = request(MessageKind::ReadInstantaneous, SUPPLIER, 2).encode_signed(&w.no_req);
+    let vk = w.supplier_cert.verify_key().unwrap();
+    assert_eq!(
+        dsp_authenticate(&sr, &w.supplier_cert, &vk, &w.smki, &crl, 5),
+        Err(RequestReject::BadSignature)
+    );
+}
+
+#[test]
+fn revoked_certificate_is_refused_by_the_dsp() {
+    let mut w = world();
+    let sr = request(MessageKind::DisableSupply, SUPPLIER, 1).encode_signed(&w.supplier_req);
+    let vk = w.supplier_cert.verify_key().unwrap();
+    let crl = w.smki.revoke(w.supplier_cert.serial).clone();
+    assert_eq!(
+        dsp_authenticate(&sr, &w.supplier_cert, &vk, &w.smki, &crl, 5),
+        Err(RequestReject::Revoked)
+    );
+    assert_eq!(
+        dsp_authenticate(&sr, &w.supplier_cert, &vk, &w.smki, &crl, YEAR_S + 1),
+        Err(RequestReject::CertificateExpired)
+    );
+}
+
+#[test]
+fn replayed_counter_is_refused() {
+    let mut w = world();
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        77,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert!(w.device.receive_command(&cmd, &w.z, &w.keys).is_ok());
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::Replay),
+        "same bytes again"
+    );
+    let older = build_command(
+        MessageKind::EnableSupply,
+        SUPPLIER,
+        DEVICE,
+        50,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&older, &w.z, &w.keys),
+        Err(Reject::Replay),
+        "a lower counter"
+    );
+    let newer = build_command(
+        MessageKind::EnableSupply,
+        SUPPLIER,
+        DEVICE,
+        78,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&newer, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::SupplyEnabled
+    );
+}
+
+fn firmware(signer: &SigningKey, manufacturer: u16, version: u64) -> Body {
+    let image_hash: [u8; 32] = Sha256::digest(format!("firmware image {version}")).into();
+    let signature = signer.sign(&firmware_signed_bytes(manufacturer, version, &image_hash));
+    Body::Firmware {
+        manufacturer,
+        version,
+        image_hash,
+        signature,
+    }
+}
+
+#[test]
+fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
+    let mut w = world();
+    let rogue = derive_key(SEED, KeyRole::Manufacturer, 8);
+    let bad = firmware(&rogue, 7, 2);
+    let cmd = build_command(
+        MessageKind::UpdateFirmware,
+        SUPPLIER,
+        DEVICE,
+        1,
+        &bad,
+        None,
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadFirmwareSignature)
+    );
+    let cmd = build_command(
+        MessageKind::ActivateFirmware,
+        SUPPLIER,
+        DEVICE,
+        2,
+        &bad,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadFirmwareSignature)
+    );
+    assert_eq!(w.device.firmware_version, 1);
+    // The genuine image installs.
+    let good = firmware(&w.manufacturer, 7, 2);
+    let cmd = build_command(
+        MessageKind::UpdateFirmware,
+        SUPPLIER,
+        DEVICE,
+        3,
+        &good,
+        None,
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&cmd, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::FirmwareStaged(2)
+    );
+    let cmd = build_command(
+        MessageKind::ActivateFirmware,
+        SUPPLIER,
+        DEVICE,
+        4,
+        &good,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&cmd, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::FirmwareActivated(2)
+    );
+    assert_eq!(w.device.firmware_version, 2);
+}
+
+#[test]
+fn partial_key_holders_cannot_execute_critical_commands() {
+    let mut w = world();
+    // The supplier's signing key alone, injected without the ACB's MAC.
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        1,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        None,
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadMac)
+    );
+    // ...or with a MAC under a made-up key.
+    let fake_z = [7u8; 32];
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        2,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&fake_z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadMac)
+    );
+    // An insider with only the ACB key: a valid MAC but no supplier signature.
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        3,
+        &Body::Plain,
+        None,
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::MissingSignature)
+    );
+    let acb_signed = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        4,
+        &Body::Plain,
+        Some(&w.acb),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&acb_signed, &w.z, &w.keys),
+        Err(Reject::BadSignature)
+    );
+    // An outsider with no keys at all.
+    let outsider = derive_key(1, KeyRole::UserCommandSigning, 666);
+    let cmd = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        5,
+        &Body::Plain,
+        Some(&outsider),
+        Some(&fake_z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::BadMac)
+    );
+    assert_eq!(
+        w.device.counters,
+        [(0, 0); 4],
+        "no refused command advanced a counter"
+    );
+}
+
+#[test]
+fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
+    let mut w = world();
+    let new_supplier = 0x5100_0000_0000_0002u64;
+    let new_key = derive_key(SEED, KeyRole::UserCommandSigning, new_supplier);
+    let body = Body::CredentialUpdate {
+        slot: AnchorSlot::Supplier as u8,
+        owner: new_supplier,
+        key: new_key.public().to_uncompressed(),
+    };
+    // The network operator cannot replace the supplier's anchor.
+    let cmd = build_command(
+        MessageKind::UpdateSecurityCredentials,
+        NETWORK_OPERATOR,
+        DEVICE,
+        1,
+        &body,
+        Some(&w.no_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, &w.keys),
+        Err(Reject::WrongOriginator)
+    );
+    // The recovery key can (e.g. after the supplier's key was compromised).
+    let cmd = build_command(
+        MessageKind::UpdateSecurityCredentials,
+        RECOVERY,
+        DEVICE,
+        1,
+        &body,
+        Some(&w.recovery),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&cmd, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::CredentialUpdated(AnchorSlot::Supplier)
+    );
+    // The old supplier's key no longer works; the new one does.
+    let old = build_command(
+        MessageKind::DisableSupply,
+        SUPPLIER,
+        DEVICE,
+        9,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&old, &w.z, &w.keys),
+        Err(Reject::WrongOriginator)
+    );
+    let new = build_command(
+        MessageKind::DisableSupply,
+        new_supplier,
+        DEVICE,
+        1,
+        &Body::Plain,
+        Some(&new_key),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&new, &w.z, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::SupplyDisabled
+    );
+}
+
+#[test]
+fn crypto_modes_count_disagreements_with_ground_truth() {
+    let w = world();
+    let key = w
+        .keys
+        .get(w.device.anchors[AnchorSlot::Supplier as usize].key)
+        .unwrap();
+    let forged = derive_key(3, KeyRole::UserCommandSigning, 1);
+    let msg = b"disable supply";
+    let sig = forged.sign(msg);
+    let mut c = CryptoCounters::default();
+    // A message whose ground truth wrongly says "genuine": full crypto refuses it and counts the disagreement.
+    let full = CryptoPolicy::new(CryptoMode::Full, 1.0, SEED);
+    assert!(!full.decide(1, true, &mut c, || key.verify(msg, &sig)));
+    assert_eq!(c.ground_truth_mismatches, 1);
+    // Modeled mode trusts the ground truth and runs nothing.
+    let modeled = CryptoPolicy::new(CryptoMode::Modeled, 1.0, SEED);
+    assert!(modeled.decide(1, true, &mut c, || unreachable!()));
+    assert_eq!(c.by_ground_truth, 1);
+}
