@@ -34,3 +34,4 @@ pub mod phold;
 pub mod results;
 pub mod run;
 pub mod scenario;
+pub mod system;

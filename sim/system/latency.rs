@@ -1,0 +1,107 @@
+//! Latency histograms (HDR: high dynamic range, 3 significant digits) and
+//! their percentile files in the `.hgrm` text format that HdrHistogram's
+//! tools and plotters read.
+
+use hdrhistogram::Histogram;
+
+/// A latency histogram in microseconds, from 1 µs to about 12 days.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    h: Histogram<u64>,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latency {
+    /// An empty histogram.
+    pub fn new() -> Self {
+        Latency {
+            h: Histogram::new_with_bounds(1, 1_000_000_000_000, 3).expect("valid bounds"),
+        }
+    }
+
+    /// Records one latency in nanoseconds (rounded to microseconds, at least 1).
+    pub fn record_ns(&mut self, ns: u64) {
+        self.h.saturating_record((ns / 1_000).max(1));
+    }
+
+    /// Adds another histogram's counts.
+    pub fn merge(&mut self, o: &Latency) {
+        self.h.add(&o.h).expect("same bounds");
+    }
+
+    /// Number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.h.len()
+    }
+
+    /// The value at quantile `q` (0..=1), milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        self.h.value_at_quantile(q) as f64 / 1_000.0
+    }
+
+    /// Mean, milliseconds.
+    pub fn mean_ms(&self) -> f64 {
+        self.h.mean() / 1_000.0
+    }
+
+    /// The percentile distribution as a `.hgrm` file (values in milliseconds).
+    pub fn to_hgrm(&self) -> String {
+        let mut s = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
+        if self.h.is_empty() {
+            s.push_str("#[Mean    =        0.000, StdDeviation   =        0.000]\n#[Max     =        0.000, Total count    =            0]\n");
+            return s;
+        }
+        for v in self.h.iter_quantiles(1) {
+            let q = v.quantile_iterated_to();
+            let inv = if q < 1.0 {
+                format!("{:14.2}", 1.0 / (1.0 - q))
+            } else {
+                String::new()
+            };
+            s.push_str(&format!(
+                "{:12.3} {:14.12} {:10} {}\n",
+                v.value_iterated_to() as f64 / 1_000.0,
+                q,
+                // Cumulative count up to this value.
+                (q * self.h.len() as f64).round() as u64,
+                inv
+            ));
+        }
+        s.push_str(&format!(
+            "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n#[Max     = {:12.3}, Total count    = {:12}]\n",
+            self.h.mean() / 1_000.0,
+            self.h.stdev() / 1_000.0,
+            self.h.max() as f64 / 1_000.0,
+            self.h.len()
+        ));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_file_format() {
+        let mut l = Latency::new();
+        for i in 1..=1000u64 {
+            l.record_ns(i * 1_000_000); // 1..1000 ms
+        }
+        assert_eq!(l.count(), 1000);
+        assert!((l.quantile_ms(0.5) - 500.0).abs() < 1.0);
+        assert!((l.quantile_ms(0.99) - 990.0).abs() < 1.0);
+        let f = l.to_hgrm();
+        assert!(f.starts_with("       Value     Percentile TotalCount"));
+        assert!(f.contains("Total count    =         1000]"));
+        // Deterministic text for the same data.
+        let mut m = Latency::new();
+        m.merge(&l);
+        assert_eq!(m.to_hgrm(), f);
+    }
+}
