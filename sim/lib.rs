@@ -31,6 +31,7 @@ pub mod crypto;
 pub mod engine;
 pub mod perf;
 pub mod phold;
+pub mod progress;
 pub mod results;
 pub mod run;
 pub mod scenario;

@@ -86,13 +86,16 @@ pub fn run(
         .as_ref()
         .expect("checked: the phold model has parameters");
     let t0 = std::time::Instant::now();
-    let r = phold::run(
+    let bar = crate::progress::Bar::new(opts.quiet);
+    let r = phold::run_observed(
         p,
         s.scenario.seed,
         s.scenario.shards,
         opts.threads,
         interrupt,
+        |pr| bar.update(pr),
     );
+    bar.finish();
     let wall_s = t0.elapsed().as_secs_f64();
     let rep = &r.report;
     let partial = rep.stop == crate::engine::StopReason::Interrupted;

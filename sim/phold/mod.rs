@@ -195,6 +195,18 @@ pub fn run(
     threads: usize,
     interrupt: Option<&AtomicBool>,
 ) -> PholdRun {
+    run_observed(p, seed, shards, threads, interrupt, |_| {})
+}
+
+/// Runs PHOLD on the engine, calling `observe` at every window barrier.
+pub fn run_observed(
+    p: &PholdParams,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    interrupt: Option<&AtomicBool>,
+    observe: impl FnMut(&crate::engine::Progress),
+) -> PholdRun {
     let t0 = std::time::Instant::now();
     let rules = Rules::new(p, seed);
     let cfg = EngineConfig {
@@ -234,7 +246,7 @@ pub fn run(
         max_events: u64::MAX,
         interrupt,
     };
-    let report = sim.run(&limits);
+    let report = sim.run_observed(&limits, observe);
     let run_wall_s = t1.elapsed().as_secs_f64();
     PholdRun {
         report,

@@ -142,7 +142,7 @@ impl<T> Station<T> {
 pub fn erlang_c_mean_wait(lambda: f64, mu: f64, c: u32) -> Option<f64> {
     let a = lambda / mu;
     let rho = a / c as f64;
-    if !(rho < 1.0) {
+    if rho.is_nan() || rho >= 1.0 {
         return None;
     }
     // Sum_{k<c} a^k/k! and a^c/c!, computed iteratively.
