@@ -21,6 +21,9 @@ pub(crate) struct Calendar<M> {
     ring: Vec<Vec<Event<M>>>,
     /// Events in the ring (the far map is counted separately).
     ring_len: usize,
+    /// One bit per ring slot: set when the slot holds events, so finding the
+    /// next non-empty window costs a scan of R/64 words, not R slots.
+    occupied: Vec<u64>,
     far: BTreeMap<u64, Vec<Event<M>>>,
     far_len: usize,
     /// Empty vectors with capacity, recycled to avoid reallocating buckets.
@@ -37,6 +40,7 @@ impl<M> Calendar<M> {
             mask: n as u64 - 1,
             ring: (0..n).map(|_| Vec::new()).collect(),
             ring_len: 0,
+            occupied: vec![0; n.div_ceil(64)],
             far: BTreeMap::new(),
             far_len: 0,
             spare: Vec::new(),
@@ -63,7 +67,9 @@ impl<M> Calendar<M> {
             self.base
         );
         if w - self.base <= self.mask {
-            self.ring[(w & self.mask) as usize].push(ev);
+            let slot = (w & self.mask) as usize;
+            self.ring[slot].push(ev);
+            self.occupied[slot / 64] |= 1 << (slot % 64);
             self.ring_len += 1;
         } else {
             let spare = &mut self.spare;
@@ -78,13 +84,25 @@ impl<M> Calendar<M> {
     /// The earliest window holding an event, if any.
     pub(crate) fn next_window(&self) -> Option<u64> {
         if self.ring_len > 0 {
-            for i in 0..=self.mask {
-                let w = self.base + i;
-                if !self.ring[(w & self.mask) as usize].is_empty() {
-                    return Some(w);
+            let n = self.mask as usize + 1;
+            let start = (self.base & self.mask) as usize;
+            // Scan the occupancy bits from the base slot round the ring.
+            let words = self.occupied.len();
+            for i in 0..=words {
+                let wi = (start / 64 + i) % words;
+                let mut bits = self.occupied[wi];
+                if i == 0 {
+                    bits &= !0u64 << (start % 64);
+                } else if i == words {
+                    bits &= (1u64 << (start % 64)).wrapping_sub(1);
+                }
+                if bits != 0 {
+                    let slot = wi * 64 + bits.trailing_zeros() as usize;
+                    let offset = (slot + n - start) % n;
+                    return Some(self.base + offset as u64);
                 }
             }
-            unreachable!("ring_len > 0 but every bucket is empty");
+            unreachable!("ring_len > 0 but no occupied slot");
         }
         self.far.keys().next().copied()
     }
@@ -110,7 +128,9 @@ impl<M> Calendar<M> {
             let (fw, mut bucket) = self.far.pop_first().expect("checked non-empty");
             self.far_len -= bucket.len();
             self.ring_len += bucket.len();
-            let slot = &mut self.ring[(fw & self.mask) as usize];
+            let idx = (fw & self.mask) as usize;
+            self.occupied[idx / 64] |= 1 << (idx % 64);
+            let slot = &mut self.ring[idx];
             if slot.is_empty() {
                 std::mem::swap(slot, &mut bucket);
                 self.spare.push(bucket);
@@ -122,7 +142,9 @@ impl<M> Calendar<M> {
         // The emptied slot starts again with no capacity: handing it a spare
         // would leave large idle capacity in many slots (measured: ~2x the
         // memory per pending event), while regrowing costs one copy per event.
-        let out = std::mem::take(&mut self.ring[(w & self.mask) as usize]);
+        let idx = (w & self.mask) as usize;
+        self.occupied[idx / 64] &= !(1 << (idx % 64));
+        let out = std::mem::take(&mut self.ring[idx]);
         self.ring_len -= out.len();
         out
     }
@@ -141,6 +163,7 @@ impl<M> Calendar<M> {
         for b in self.ring.iter_mut() {
             out.append(b);
         }
+        self.occupied.iter_mut().for_each(|w| *w = 0);
         for (_, mut b) in std::mem::take(&mut self.far) {
             out.append(&mut b);
         }
@@ -195,6 +218,27 @@ mod tests {
         }
         assert_eq!(seen, vec![5, 12, 18, 40, 41, 95, 1_000_000]);
         assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn next_window_wraps_round_a_large_ring() {
+        let mut c = Calendar::new(1, 256);
+        let mut t = 0u64;
+        // Walk the base round the ring several times with sparse events.
+        for step in [3u64, 70, 200, 129, 255, 1, 64, 63, 190] {
+            t += step;
+            c.push(ev(t));
+            assert_eq!(c.next_window(), Some(t));
+            let b = c.take(t);
+            assert_eq!(b.len(), 1);
+            c.recycle(b);
+            assert_eq!(c.next_window(), None);
+        }
+        c.push(ev(t + 300)); // beyond the ring: the far map
+        c.push(ev(t + 5));
+        assert_eq!(c.next_window(), Some(t + 5));
+        let _ = c.take(t + 5);
+        assert_eq!(c.next_window(), Some(t + 300));
     }
 
     #[test]
