@@ -26,6 +26,86 @@ pub struct Scenario {
     pub scenario: Meta,
     /// Parameters of the PHOLD engine benchmark model (when `scenario.model = "phold"`).
     pub phold: Option<PholdParams>,
+    /// The fleet (system model).
+    pub fleet: Option<crate::system::params::Fleet>,
+    /// Run length (system model).
+    pub run: Option<crate::system::params::RunSpec>,
+    /// Crypto mode (system model).
+    pub crypto: Option<crate::system::params::CryptoSpec>,
+    /// Overrides of the chosen parameter set (system model).
+    pub parameters: Option<toml::Table>,
+}
+
+impl Scenario {
+    /// The system model's checked view: the parameter set with this
+    /// scenario's overrides merged in. Errors name the key.
+    pub fn system(&self) -> Result<crate::system::params::SystemScenario, (String, String)> {
+        use crate::system::params::{CryptoSpec, Params, RunSpec, SystemScenario, GB_DEFAULT};
+        let set = self
+            .scenario
+            .parameter_set
+            .as_deref()
+            .unwrap_or("gb_default");
+        if set != "gb_default" {
+            return Err((
+                "scenario.parameter_set".into(),
+                format!(
+                    "unknown parameter set {set:?}; known: \"gb_default\" (models/gb_default.toml)"
+                ),
+            ));
+        }
+        let mut base: toml::Table = GB_DEFAULT
+            .parse()
+            .expect("the built-in parameter set parses");
+        if let Some(over) = &self.parameters {
+            merge(&mut base, over, "parameters")?;
+        }
+        let text = toml::to_string(&base).expect("a table serialises");
+        let parameters: Params = toml::from_str(&text).map_err(|e: toml::de::Error| {
+            let key = e
+                .span()
+                .and_then(|sp| locate::key_at(&text, sp.start))
+                .unwrap_or_default();
+            let (k, m) = locate::explain(&base, e.message(), Some(key));
+            (format!("parameters.{}", k.unwrap_or_default()), m)
+        })?;
+        let sc = SystemScenario {
+            fleet: self.fleet.clone().ok_or((
+                "fleet".to_string(),
+                "model is \"system\" but the [fleet] table is missing".to_string(),
+            ))?,
+            run: self.run.clone().unwrap_or(RunSpec { end_h: 24.0 }),
+            crypto: self.crypto.clone().unwrap_or(CryptoSpec {
+                mode: crate::crypto::mode::CryptoMode::Modeled,
+                sample_fraction: 0.01,
+            }),
+            parameters,
+        };
+        sc.check()?;
+        Ok(sc)
+    }
+}
+
+/// Merges `over` into `base`; a key not in `base` is an error naming it.
+fn merge(base: &mut toml::Table, over: &toml::Table, path: &str) -> Result<(), (String, String)> {
+    for (k, v) in over {
+        let key = format!("{path}.{k}");
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &key)?,
+            (Some(slot), v) if !v.is_table() => *slot = v.clone(),
+            (Some(_), _) => {
+                return Err((key, "is a value in the parameter set, not a table".into()))
+            }
+            (None, _) => {
+                let names: Vec<&str> = base.keys().map(String::as_str).collect();
+                let hint = locate::nearest(k, &names)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                return Err((key, format!("unknown parameter `{k}`{hint}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `[scenario]` table.
@@ -45,6 +125,9 @@ pub struct Meta {
     /// Number of shards entities are spread over (fixed; never the thread count).
     #[serde(default = "default_shards")]
     pub shards: u32,
+    /// System model: the parameter set (`"gb_default"`, i.e. models/gb_default.toml).
+    #[serde(default)]
+    pub parameter_set: Option<String>,
     /// Upper bound on events run; the run stops at the first window barrier past it.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
@@ -239,9 +322,10 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                 (format!("phold.{key}"), msg)
             })
         }
+        "system" => s.system().map(|_| ()),
         other => Err((
             "scenario.model".into(),
-            format!("unknown model {other:?}; known models: \"phold\""),
+            format!("unknown model {other:?}; known models: \"phold\", \"system\""),
         )),
     }
 }

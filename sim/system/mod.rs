@@ -14,4 +14,8 @@
 //! * [`latency`]: HDR latency histograms and their `.hgrm` percentile files.
 
 pub mod latency;
+pub mod model;
+pub mod params;
+pub mod run;
 pub mod station;
+pub mod world;

@@ -1,0 +1,91 @@
+//! The system model end to end: the small business-as-usual scenario with
+//! full cryptography, identical results at 1 and 2 threads.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(out: &Path, threads: usize, extra: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
+        .args([
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/bau_small.toml"),
+            "--quiet",
+            "--threads",
+        ])
+        .arg(threads.to_string())
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("dccsim runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn bau_small_full_crypto_is_identical_at_1_and_2_threads_and_consistent() {
+    let base = std::env::temp_dir().join(format!("dccsim-sys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (a, b) = (base.join("t1"), base.join("t2"));
+    run(&a, 1, &[]);
+    run(&b, 2, &[]);
+    let mut compared = 0;
+    for e in std::fs::read_dir(&a).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if dccsim::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            std::fs::read(a.join(&name)).unwrap(),
+            std::fs::read(b.join(&name)).unwrap(),
+            "{name} differs"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 30,
+        "summary, timeseries and the histograms: {compared} files"
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        s["crypto_checked"].as_u64().unwrap() > 5_000,
+        "full mode checks every message"
+    );
+    assert_eq!(s["crypto_ground_truth_mismatches"], 0);
+    assert_eq!(s["crypto_decided_by_ground_truth"], 0);
+    // Every scheduled read of the night window was sent, and nearly all completed.
+    let reads = &s["requests"]["scheduled_read"];
+    let sent = reads["sent"].as_u64().unwrap();
+    assert!(
+        (1_800..2_200).contains(&sent),
+        "about one read per meter: {sent}"
+    );
+    assert!(reads["outcomes"]["ok"].as_u64().unwrap() as f64 > 0.98 * sent as f64);
+    assert!(
+        reads["latency_ms_p50"].as_f64().unwrap() > 1_000.0,
+        "WAN latency dominates"
+    );
+    // Nothing genuine was refused by the cryptography.
+    for (k, v) in s["requests"].as_object().unwrap() {
+        for bad in ["dsp_bad_signature", "meter_refused", "response_bad_auth"] {
+            assert_eq!(v["outcomes"][bad], 0, "{k}: {bad}");
+        }
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn modeled_and_full_crypto_give_the_same_traffic() {
+    // Crypto mode changes how decisions are made, not what happens to genuine traffic.
+    let base = std::env::temp_dir().join(format!("dccsim-sys-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    run(&base.join("full"), 2, &[]);
+    run(&base.join("modeled"), 2, &["--set", "crypto.mode=modeled"]);
+    let read = |d: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(base.join(d).join("summary.json")).unwrap()).unwrap()
+    };
+    let (f, m) = (read("full"), read("modeled"));
+    assert_eq!(f["requests"], m["requests"]);
+    assert_eq!(m["crypto_checked"], 0);
+    std::fs::remove_dir_all(&base).unwrap();
+}
