@@ -123,31 +123,8 @@ pub fn run(
         "events_per_lp_per_simulated_s": rep.events as f64 / p.lps as f64 / rep.reached.as_secs_f64().max(1e-12),
     });
     dir.write_json("summary.json", &summary).map_err(io)?;
-    let perf = json!({
-        "wall_s": wall_s,
-        "setup_wall_s": r.setup_wall_s,
-        "run_wall_s": r.run_wall_s,
-        "events_per_s": rep.events as f64 / r.run_wall_s.max(1e-9),
-        "threads": opts.threads,
-        "peak_rss_bytes": crate::perf::peak_rss_bytes(),
-        "memory_estimate_bytes": need,
-    });
-    dir.write_json("perf.json", &perf).map_err(io)?;
-    let files: Vec<String> = dir.written().to_vec();
-    let manifest = json!({
-        "dccsim_version": env!("CARGO_PKG_VERSION"),
-        "status": if partial { "partial" } else { "complete" },
-        "scenario_name": s.scenario.name,
-        "scenario_file": l.path.as_ref().map(|p| p.display().to_string()),
-        "scenario_sha256": l.sha256,
-        "seed": s.scenario.seed,
-        "threads": opts.threads,
-        "shards": s.scenario.shards,
-        "stop_reason": rep.stop.as_str(),
-        "files": files,
-        "reproduce_with": reproduce_line(l, &opts.out),
-    });
-    let dir = dir.finish(&manifest).map_err(io)?;
+    let timing = (wall_s, r.setup_wall_s, r.run_wall_s, rep.events);
+    let dir = finish(l, opts, dir, need, timing, rep.stop).map_err(io)?;
     let human = format!(
         "{} {}: {} events in {:.2} s wall ({:.2} M events/s), simulated {:.3} s, stopped: {}\nresults: {}\nreproduce with: {}",
         if partial { "PARTIAL" } else { "done" },
@@ -214,30 +191,8 @@ fn run_system(
     }
     dir.write_bytes("timeseries.csv", r.timeseries.as_bytes())
         .map_err(io)?;
-    let perf = json!({
-        "wall_s": wall_s,
-        "setup_wall_s": r.wall_s.0,
-        "run_wall_s": r.wall_s.1,
-        "events_per_s": r.report.events as f64 / r.wall_s.1.max(1e-9),
-        "threads": opts.threads,
-        "peak_rss_bytes": crate::perf::peak_rss_bytes(),
-        "memory_estimate_bytes": need,
-    });
-    dir.write_json("perf.json", &perf).map_err(io)?;
-    let manifest = json!({
-        "dccsim_version": env!("CARGO_PKG_VERSION"),
-        "status": if partial { "partial" } else { "complete" },
-        "scenario_name": s.scenario.name,
-        "scenario_file": l.path.as_ref().map(|p| p.display().to_string()),
-        "scenario_sha256": l.sha256,
-        "seed": s.scenario.seed,
-        "threads": opts.threads,
-        "shards": s.scenario.shards,
-        "stop_reason": r.report.stop.as_str(),
-        "files": dir.written().to_vec(),
-        "reproduce_with": reproduce_line(l, &opts.out),
-    });
-    let dir = dir.finish(&manifest).map_err(io)?;
+    let timing = (wall_s, r.wall_s.0, r.wall_s.1, r.report.events);
+    let dir = finish(l, opts, dir, need, timing, r.report.stop).map_err(io)?;
     let mut human = format!(
         "{} {}: {} meters, {} events in {:.2} s wall, simulated {:.1} h, stopped: {}\n",
         if partial { "PARTIAL" } else { "done" },
@@ -270,4 +225,42 @@ fn run_system(
         partial,
         human,
     })
+}
+
+/// Writes `perf.json`, then the manifest (last), for any model.
+/// `timing` is (wall, setup wall, run wall seconds, events run).
+fn finish(
+    l: &Loaded,
+    opts: &RunOptions,
+    mut dir: ResultsDir,
+    need: u64,
+    timing: (f64, f64, f64, u64),
+    stop: crate::engine::StopReason,
+) -> std::io::Result<PathBuf> {
+    let (wall_s, setup_s, run_s, events) = timing;
+    let s = &l.scenario;
+    let perf = json!({
+        "wall_s": wall_s,
+        "setup_wall_s": setup_s,
+        "run_wall_s": run_s,
+        "events_per_s": events as f64 / run_s.max(1e-9),
+        "threads": opts.threads,
+        "peak_rss_bytes": crate::perf::peak_rss_bytes(),
+        "memory_estimate_bytes": need,
+    });
+    dir.write_json("perf.json", &perf)?;
+    let manifest = json!({
+        "dccsim_version": env!("CARGO_PKG_VERSION"),
+        "status": if stop == crate::engine::StopReason::Interrupted { "partial" } else { "complete" },
+        "scenario_name": s.scenario.name,
+        "scenario_file": l.path.as_ref().map(|p| p.display().to_string()),
+        "scenario_sha256": l.sha256,
+        "seed": s.scenario.seed,
+        "threads": opts.threads,
+        "shards": s.scenario.shards,
+        "stop_reason": stop.as_str(),
+        "files": dir.written().to_vec(),
+        "reproduce_with": reproduce_line(l, &opts.out),
+    });
+    dir.finish(&manifest)
 }

@@ -508,7 +508,10 @@ impl SystemShard {
                 staged_firmware: None,
             };
             let z = w.acb_secret(job.meter);
-            let genuine = true;
+            // Ground truth: a genuine command passes unless its counter is
+            // stale (reordered delivery), which is an anti-replay refusal,
+            // not a cryptographic one.
+            let genuine = !(from_supplier && counter <= self.last_counter[local]);
             let mut verdict = None;
             let accepted = w
                 .policy
