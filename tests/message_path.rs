@@ -157,7 +157,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
         DEVICE,
         SUPPLIER,
         1,
-        &w.device_key,
+        || w.device_key.clone(),
         &w.z,
     );
     assert_eq!(resp.len(), 111);

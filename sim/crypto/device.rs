@@ -339,14 +339,15 @@ impl DeviceSecurity {
 
 /// Builds a device's response or alert: signed with the device's key when
 /// GBCS requires it (responses to critical commands, critical alerts),
-/// otherwise MAC'd under the key shared with the ACB.
+/// otherwise MAC'd under the key shared with the ACB. `device_key` is
+/// called only for signed messages.
 pub fn device_message(
     cra: Cra,
     kind: MessageKind,
     device_id: u64,
     recipient: u64,
     counter: u64,
-    device_key: &SigningKey,
+    device_key: impl FnOnce() -> SigningKey,
     acb_z: &[u8; 32],
 ) -> Vec<u8> {
     let g = super::gbcs::Grouping {
@@ -363,7 +364,10 @@ pub fn device_message(
     } else {
         MacMode::Response
     };
-    let sign = |b: &[u8]| device_key.sign(b);
+    // The key is derived only when the message is signed: deriving a device
+    // key costs a scalar multiplication, wasted on MAC-only messages.
+    let key = p.signed.then(device_key);
+    let sign = |b: &[u8]| key.as_ref().expect("derived when signed").sign(b);
     let mac_fn = |b: &[u8]| {
         mac(
             &derive_mac_key(acb_z, device_id, recipient, mode, counter),

@@ -538,7 +538,7 @@ impl SystemShard {
                     w.device_id(job.meter),
                     w.user_id(job.user),
                     counter,
-                    &w.device_key(job.meter),
+                    || w.device_key(job.meter),
                     &z,
                 );
                 job.bytes = Some(resp.into_boxed_slice());
@@ -601,7 +601,7 @@ impl SystemShard {
                 w.device_id(meter),
                 0,
                 seq,
-                &w.device_key(meter),
+                || w.device_key(meter),
                 &z,
             )
             .into_boxed_slice()
