@@ -29,6 +29,7 @@ pub mod bench_phold;
 pub mod cli;
 pub mod crypto;
 pub mod engine;
+pub mod grid;
 pub mod perf;
 pub mod phold;
 pub mod progress;

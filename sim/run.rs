@@ -191,7 +191,11 @@ fn run_system(
     }
     dir.write_bytes("timeseries.csv", r.timeseries.as_bytes())
         .map_err(io)?;
+    dir.write_bytes("timeline.csv", r.timeline.as_bytes())
+        .map_err(io)?;
     let timing = (wall_s, r.wall_s.0, r.wall_s.1, r.report.events);
+    dir.note_perf("checker_wall_s", r.wall_s.2);
+    dir.note_perf("post_run_wall_s", r.wall_s.3);
     let dir = finish(l, opts, dir, need, timing, r.report.stop).map_err(io)?;
     let mut human = format!(
         "{} {}: {} meters, {} events in {:.2} s wall, simulated {:.1} h, stopped: {}\n",
@@ -248,6 +252,10 @@ fn finish(
         "peak_rss_bytes": crate::perf::peak_rss_bytes(),
         "memory_estimate_bytes": need,
     });
+    let mut perf = perf;
+    for (k, v) in dir.perf_notes() {
+        perf[k.as_str()] = json!(v);
+    }
     dir.write_json("perf.json", &perf)?;
     let manifest = json!({
         "dccsim_version": env!("CARGO_PKG_VERSION"),

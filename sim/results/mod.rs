@@ -23,6 +23,7 @@ pub const NON_DETERMINISTIC_FILES: &[&str] = &["manifest.json", "perf.json"];
 pub struct ResultsDir {
     dir: PathBuf,
     written: Vec<String>,
+    perf: Vec<(String, f64)>,
 }
 
 impl ResultsDir {
@@ -38,6 +39,7 @@ impl ResultsDir {
         Ok(ResultsDir {
             dir: dir.to_path_buf(),
             written: Vec::new(),
+            perf: Vec::new(),
         })
     }
 
@@ -60,6 +62,16 @@ impl ResultsDir {
         let mut s = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
         s.push('\n');
         self.write_bytes(name, s.as_bytes())
+    }
+
+    /// Notes a wall-clock figure for `perf.json` (never for deterministic files).
+    pub fn note_perf(&mut self, key: &str, value: f64) {
+        self.perf.push((key.to_string(), value));
+    }
+
+    /// The figures noted with [`ResultsDir::note_perf`].
+    pub fn perf_notes(&self) -> Vec<(String, f64)> {
+        self.perf.clone()
     }
 
     /// Files written so far, in order.

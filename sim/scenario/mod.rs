@@ -34,6 +34,8 @@ pub struct Scenario {
     pub crypto: Option<crate::system::params::CryptoSpec>,
     /// Overrides of the chosen parameter set (system model).
     pub parameters: Option<toml::Table>,
+    /// The attack (system model), if any.
+    pub attack: Option<crate::system::attack::AttackSpec>,
 }
 
 impl Scenario {
@@ -74,12 +76,16 @@ impl Scenario {
                 "fleet".to_string(),
                 "model is \"system\" but the [fleet] table is missing".to_string(),
             ))?,
-            run: self.run.clone().unwrap_or(RunSpec { end_h: 24.0 }),
+            run: self.run.clone().unwrap_or(RunSpec {
+                start_h: 0.0,
+                end_h: 24.0,
+            }),
             crypto: self.crypto.clone().unwrap_or(CryptoSpec {
                 mode: crate::crypto::mode::CryptoMode::Modeled,
                 sample_fraction: 0.01,
             }),
             parameters,
+            attack: self.attack.clone(),
         };
         sc.check()?;
         Ok(sc)

@@ -13,9 +13,13 @@
 //!   validated against the Erlang C formula (`tests/erlang_c.rs`);
 //! * [`latency`]: HDR latency histograms and their `.hgrm` percentile files.
 
+pub mod attack;
+pub mod checker;
 pub mod latency;
 pub mod model;
+pub mod ops;
 pub mod params;
 pub mod run;
 pub mod station;
+pub mod timeline;
 pub mod world;

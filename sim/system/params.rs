@@ -16,6 +16,24 @@ pub struct Params {
     pub dsp: Dsp,
     pub csp: Csp,
     pub device: Device,
+    pub meters: Meters,
+    pub anomaly: Anomaly,
+    pub soc: Soc,
+    pub response: Response,
+    pub grid: crate::grid::GridParams,
+    pub governance: Governance,
+}
+
+/// Risk weights of governance inputs (drawing the compromised user).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Governance {
+    pub weight_approved: f64,
+    pub weight_approved_with_conditions: f64,
+    pub weight_deferred: f64,
+    pub weight_not_certified: f64,
+    pub weight_per_third_party: f64,
 }
 
 /// Share of meters per CSP region.
@@ -95,6 +113,56 @@ pub struct Device {
     pub han_ms: f64,
     pub process_ms: f64,
     pub critical_process_ms: f64,
+    pub gas_extra_process_ms: f64,
+}
+
+/// The fleet's meter types and addressing mistakes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Meters {
+    pub gas_share: f64,
+    pub misaddressed_share: f64,
+}
+
+/// The DSP's threshold anomaly detection.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Anomaly {
+    pub enabled: bool,
+    pub window_s: f64,
+    pub threshold_factor: f64,
+    pub threshold_min: u32,
+}
+
+/// The DCC's security operations centre (SOC).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Soc {
+    pub analysts: u32,
+    pub triage_mean_min: f64,
+    pub alert_volume_window_s: f64,
+    pub alert_volume_factor: f64,
+    pub customer_call_mean_min: f64,
+    pub customer_reports_to_incident: u32,
+}
+
+/// Incident response and recovery.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Response {
+    pub enabled: bool,
+    pub contain_after_escalation_min: f64,
+    pub restore_after_contain_min: f64,
+    pub restore_spread_min: f64,
+    pub replace_anchors: bool,
+    pub anchor_updates_per_s: f64,
+    pub firmware_fix: bool,
+    pub firmware_updates_per_s: f64,
+    pub firmware_airtime_ms: f64,
 }
 
 impl Params {
@@ -153,6 +221,30 @@ impl Params {
             ("dsp.to_csp_mean_extra_ms", self.dsp.to_csp_mean_extra_ms),
             ("csp.wan_sigma", self.csp.wan_sigma),
             ("device.han_ms", self.device.han_ms),
+            (
+                "governance.weight_per_third_party",
+                self.governance.weight_per_third_party,
+            ),
+            (
+                "device.gas_extra_process_ms",
+                self.device.gas_extra_process_ms,
+            ),
+            (
+                "soc.customer_call_mean_min",
+                self.soc.customer_call_mean_min,
+            ),
+            (
+                "response.contain_after_escalation_min",
+                self.response.contain_after_escalation_min,
+            ),
+            (
+                "response.restore_after_contain_min",
+                self.response.restore_after_contain_min,
+            ),
+            (
+                "response.restore_spread_min",
+                self.response.restore_spread_min,
+            ),
             ("device.process_ms", self.device.process_ms),
             (
                 "device.critical_process_ms",
@@ -166,6 +258,8 @@ impl Params {
             ("csp.north_loss", self.csp.north_loss),
             ("csp.central_loss", self.csp.central_loss),
             ("csp.south_loss", self.csp.south_loss),
+            ("meters.gas_share", self.meters.gas_share),
+            ("meters.misaddressed_share", self.meters.misaddressed_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err((
@@ -206,6 +300,39 @@ impl Params {
             ("csp.south_wan_median_ms", self.csp.south_wan_median_ms),
             ("csp.retry_timeout_s", self.csp.retry_timeout_s),
             ("csp.airtime_ms", self.csp.airtime_ms),
+            ("anomaly.window_s", self.anomaly.window_s),
+            ("anomaly.threshold_factor", self.anomaly.threshold_factor),
+            ("soc.triage_mean_min", self.soc.triage_mean_min),
+            ("soc.alert_volume_window_s", self.soc.alert_volume_window_s),
+            ("soc.alert_volume_factor", self.soc.alert_volume_factor),
+            (
+                "response.anchor_updates_per_s",
+                self.response.anchor_updates_per_s,
+            ),
+            (
+                "response.firmware_updates_per_s",
+                self.response.firmware_updates_per_s,
+            ),
+            (
+                "response.firmware_airtime_ms",
+                self.response.firmware_airtime_ms,
+            ),
+            (
+                "governance.weight_approved",
+                self.governance.weight_approved,
+            ),
+            (
+                "governance.weight_approved_with_conditions",
+                self.governance.weight_approved_with_conditions,
+            ),
+            (
+                "governance.weight_deferred",
+                self.governance.weight_deferred,
+            ),
+            (
+                "governance.weight_not_certified",
+                self.governance.weight_not_certified,
+            ),
         ] {
             if !(v > 0.0 && v.is_finite()) {
                 return Err((k.into(), format!("must be a positive number, got {v}")));
@@ -216,11 +343,20 @@ impl Params {
             ("csp.north_concurrent", self.csp.north_concurrent),
             ("csp.central_concurrent", self.csp.central_concurrent),
             ("csp.south_concurrent", self.csp.south_concurrent),
+            ("soc.analysts", self.soc.analysts),
+            (
+                "soc.customer_reports_to_incident",
+                self.soc.customer_reports_to_incident,
+            ),
+            ("anomaly.threshold_min", self.anomaly.threshold_min),
         ] {
             if v == 0 {
                 return Err((k.into(), "must be at least 1".into()));
             }
         }
+        self.grid
+            .check()
+            .map_err(|(k, m)| (format!("grid.{k}"), m))?;
         Ok(())
     }
 
@@ -245,6 +381,18 @@ pub struct Fleet {
     /// Other DCC users (network operators, other users) sending the "other" traffic.
     #[serde(default = "default_other_users")]
     pub other_users: u32,
+    /// Share of the meters registered to each supplier (adds up to 1); empty: equal shares.
+    #[serde(default)]
+    pub supplier_shares: Vec<f64>,
+    /// Governance: each user's assurance outcome (suppliers first); empty: all approved.
+    #[serde(default)]
+    pub assurance: Vec<super::attack::Assurance>,
+    /// Governance: whether each user is ISO 27001 certified (else only compliant); empty: all certified.
+    #[serde(default)]
+    pub iso27001_certified: Vec<bool>,
+    /// Governance: third-party connections of each user; empty: none.
+    #[serde(default)]
+    pub third_party_connections: Vec<u32>,
 }
 
 fn default_suppliers() -> u32 {
@@ -258,7 +406,10 @@ fn default_other_users() -> u32 {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
-    /// Simulated hours to run (from midnight).
+    /// Clock hour (since midnight of day 1) at which the run starts.
+    #[serde(default)]
+    pub start_h: f64,
+    /// Clock hour at which the run ends.
     #[serde(default = "default_end_h")]
     pub end_h: f64,
 }
@@ -293,6 +444,8 @@ pub struct SystemScenario {
     pub crypto: CryptoSpec,
     /// Parameters (the chosen set with the scenario's overrides applied).
     pub parameters: Params,
+    /// The attack, if any.
+    pub attack: Option<super::attack::AttackSpec>,
 }
 
 impl SystemScenario {
@@ -316,12 +469,66 @@ impl SystemScenario {
                 format!("must be in (0, 8784] hours, got {}", self.run.end_h),
             ));
         }
+        if !(self.run.start_h >= 0.0 && self.run.start_h < self.run.end_h) {
+            return Err((
+                "run.start_h".into(),
+                format!(
+                    "must be in [0, run.end_h = {}), got {}",
+                    self.run.end_h, self.run.start_h
+                ),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.crypto.sample_fraction) {
             return Err(("crypto.sample_fraction".into(), "must be in [0, 1]".into()));
         }
+        let f = &self.fleet;
+        let users = (f.suppliers + f.other_users) as usize;
+        if !f.supplier_shares.is_empty() {
+            if f.supplier_shares.len() != f.suppliers as usize {
+                return Err((
+                    "fleet.supplier_shares".into(),
+                    format!(
+                        "needs one share per supplier ({}), got {}",
+                        f.suppliers,
+                        f.supplier_shares.len()
+                    ),
+                ));
+            }
+            let sum: f64 = f.supplier_shares.iter().sum();
+            if f.supplier_shares
+                .iter()
+                .any(|s| !(*s >= 0.0 && s.is_finite()))
+                || (sum - 1.0).abs() > 1e-6
+            {
+                return Err((
+                    "fleet.supplier_shares".into(),
+                    format!("shares must be >= 0 and add up to 1, they add up to {sum}"),
+                ));
+            }
+        }
+        for (k, n) in [
+            ("fleet.assurance", f.assurance.len()),
+            ("fleet.iso27001_certified", f.iso27001_certified.len()),
+            (
+                "fleet.third_party_connections",
+                f.third_party_connections.len(),
+            ),
+        ] {
+            if n != 0 && n != users {
+                return Err((
+                    k.into(),
+                    format!("needs one entry per user ({users}), got {n}"),
+                ));
+            }
+        }
         self.parameters
             .check()
-            .map_err(|(k, m)| (format!("parameters.{k}"), m))
+            .map_err(|(k, m)| (format!("parameters.{k}"), m))?;
+        if let Some(a) = &self.attack {
+            a.check(users as u32, f.suppliers, self.run.start_h, self.run.end_h)
+                .map_err(|(k, m)| (format!("attack.{k}"), m))?;
+        }
+        Ok(())
     }
 
     /// Bytes of memory the run needs, estimated before it starts: per-meter

@@ -1,10 +1,13 @@
 //! The fixed cast of a system run: who is which entity, and the keys every
 //! party holds (derived from the seed). Shared read-only by all shards.
 
+use super::attack::{draw_weighted, risk_weight, Assurance, AttackSpec};
 use super::params::SystemScenario;
 use crate::crypto::gbcs::MessageKind;
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
+use crate::crypto::registry::{fingerprint, KeyFp};
+use crate::crypto::smki::CertRole;
 use crate::crypto::table::{FixedBaseTable, KEY_TABLE_WINDOW};
 use crate::crypto::{SigningKey, VerifyKey};
 use crate::engine::EntityId;
@@ -27,11 +30,15 @@ pub enum ReqKind {
     Other = 5,
     /// A device alert on its way to the DCC.
     Alert = 6,
+    /// The attacker's commands or requests.
+    Attack = 7,
+    /// Recovery work: restoring supply, replacing anchors, firmware fixes.
+    Recovery = 8,
 }
 
 impl ReqKind {
     /// Every kind, in report order.
-    pub const ALL: [ReqKind; 7] = [
+    pub const ALL: [ReqKind; 9] = [
         ReqKind::ScheduledRead,
         ReqKind::OnDemandRead,
         ReqKind::PrepaymentTopUp,
@@ -39,6 +46,8 @@ impl ReqKind {
         ReqKind::CriticalCommand,
         ReqKind::Other,
         ReqKind::Alert,
+        ReqKind::Attack,
+        ReqKind::Recovery,
     ];
 
     /// Stable snake-case name.
@@ -51,12 +60,35 @@ impl ReqKind {
             ReqKind::CriticalCommand => "critical_command",
             ReqKind::Other => "other",
             ReqKind::Alert => "alert",
+            ReqKind::Attack => "attack",
+            ReqKind::Recovery => "recovery",
         }
     }
 }
 
 /// The three CSP regions.
 pub const REGIONS: [&str; 3] = ["north", "central", "south"];
+
+/// Which key signed a command (for ground truth: does it match the anchor?).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signer {
+    /// Unsigned.
+    None,
+    /// A supplier's command key, generation `gen` (0 original, 1 replacement).
+    User(u32, u8),
+    /// The SMKI (Smart Metering Key Infrastructure) recovery key.
+    Recovery,
+    /// A key of the attacker's own.
+    Attacker,
+}
+
+/// Manufacturer id of every meter's firmware.
+pub const MANUFACTURER: u16 = 0x0E5E;
+/// The originator id of the SMKI recovery key's commands.
+pub const RECOVERY_ID: u64 = 0x5EC0_0000_0000_0001;
+
+/// Slots of a 1000-meter cycle: meter `m`'s supplier is decided by `m % 1000`.
+const CYCLE: u32 = 1000;
 
 /// Entity layout and keys.
 pub struct World {
@@ -70,8 +102,12 @@ pub struct World {
     pub suppliers: u32,
     /// All users.
     pub users: u32,
+    /// The attacker's entity (idle without an attack).
+    pub attacker: EntityId,
     /// The DSP's entity.
     pub dsp: EntityId,
+    /// The DCC security operations centre's entity.
+    pub soc: EntityId,
     /// The first CSP entity (north, central, south follow).
     pub csp0: EntityId,
     /// The first meter entity.
@@ -80,16 +116,58 @@ pub struct World {
     pub meters: u32,
     /// First meter index of each region, and the end.
     pub region_bounds: [u32; 4],
-    /// Each user's request-signing key and its verifier (long-lived).
-    pub user_request_keys: Vec<(SigningKey, VerifyKey)>,
-    /// Each user's command-signing key and its verifier (the anchor meters hold).
-    pub user_command_keys: Vec<(SigningKey, VerifyKey)>,
+    /// Supplier `s` owns meters whose `m % 1000` lies in `[slots[s], slots[s+1])`.
+    pub supplier_slots: Vec<u32>,
+    /// Each user's request-signing keys (generation 0, then the replacement
+    /// issued after a compromise) and their verifiers.
+    pub user_request_keys: Vec<[(SigningKey, VerifyKey); 2]>,
+    /// Each user's command-signing keys (generation 0 and 1) and verifiers.
+    pub user_command_keys: Vec<[(SigningKey, VerifyKey); 2]>,
+    /// The attacker's own signing key (used where it holds none of the victim's).
+    pub attacker_key: (SigningKey, VerifyKey),
+    /// The SMKI recovery key.
+    pub recovery: (SigningKey, VerifyKey),
+    /// The meters' manufacturer's firmware-signing key.
+    pub manufacturer: SigningKey,
     /// The ACB's key-agreement key and its table (devices' ECDH with it).
     pub acb: SigningKey,
     /// Table of the ACB's public point.
     pub acb_table: FixedBaseTable,
+    /// The attacker's own key-agreement key (a MAC it makes without the ACB's key).
+    pub attacker_ka_table: FixedBaseTable,
+    /// The attack, with its victim and start resolved.
+    pub attack: Option<AttackSpec>,
+    /// Anomaly thresholds per user per message code index (see [`kind_index`]).
+    pub thresholds: Vec<[u32; KINDS]>,
+    /// Expected critical alerts per SOC (security operations centre) window.
+    pub expected_critical_alerts: f64,
+    /// Firmware bodies: the manufacturer's fix, and one signed by the attacker.
+    pub firmware_bodies: [crate::crypto::gbcs::Body; 2],
+    /// Clock seconds (since midnight) at simulated time 0.
+    pub clock0_s: f64,
     /// Total entities.
     pub entities: u32,
+}
+
+/// Number of GBCS message kinds the anomaly counters distinguish.
+pub const KINDS: usize = 11;
+
+/// A message kind's index among [`KINDS`].
+pub fn kind_index(k: MessageKind) -> usize {
+    use MessageKind::*;
+    match k {
+        ReadInstantaneous => 0,
+        ReadDailyLog => 1,
+        PrepaymentTopUp => 2,
+        UpdateTariff => 3,
+        EnableSupply => 4,
+        DisableSupply => 5,
+        ArmSupply => 6,
+        UpdateSecurityCredentials => 7,
+        UpdateFirmware => 8,
+        ActivateFirmware => 9,
+        Alert => 10,
+    }
 }
 
 impl std::fmt::Debug for World {
@@ -114,37 +192,147 @@ impl World {
         let b2 = (n * (r.north_share + r.central_share)).round().min(n) as u32;
         let policy = CryptoPolicy::new(sc.crypto.mode, sc.crypto.sample_fraction, seed);
         let runs_crypto = sc.crypto.mode != crate::crypto::mode::CryptoMode::Modeled;
+        let pair = |k: SigningKey| {
+            let v = k.verify_key();
+            if runs_crypto {
+                v.precompute();
+            }
+            (k, v)
+        };
         let keys = |role| {
             (0..users)
                 .map(|u| {
-                    let k = derive_key(seed, role, u as u64);
-                    let v = k.verify_key();
-                    if runs_crypto {
-                        v.precompute();
-                    }
-                    (k, v)
+                    [
+                        pair(derive_key(seed, role, u as u64)),
+                        pair(derive_key(seed, role, (1 << 32) | u as u64)),
+                    ]
                 })
                 .collect::<Vec<_>>()
         };
+        // Supplier shares as slots of a 1000-meter cycle.
+        let shares: Vec<f64> = if sc.fleet.supplier_shares.is_empty() {
+            vec![1.0 / suppliers as f64; suppliers as usize]
+        } else {
+            sc.fleet.supplier_shares.clone()
+        };
+        let mut supplier_slots = vec![0u32];
+        let mut acc = 0.0;
+        for s in &shares {
+            acc += s;
+            supplier_slots.push(((acc * CYCLE as f64).round() as u32).min(CYCLE));
+        }
+        *supplier_slots.last_mut().expect("non-empty") = CYCLE;
         let acb = derive_key(seed, KeyRole::AcbKeyAgreement, 0);
         let acb_table = FixedBaseTable::new(acb.public(), KEY_TABLE_WINDOW);
-        World {
+        let attacker_ka = derive_key(seed, KeyRole::AcbKeyAgreement, 0xA77A_C4E2);
+        let attacker_ka_table = FixedBaseTable::new(attacker_ka.public(), KEY_TABLE_WINDOW);
+        let attack = sc.attack.clone().map(|mut a| {
+            if a.draw_victim {
+                let f = &sc.fleet;
+                let g = &sc.parameters.governance;
+                let weights: Vec<f64> = (0..suppliers as usize)
+                    .map(|u| {
+                        risk_weight(
+                            g,
+                            f.assurance.get(u).copied().unwrap_or(Assurance::Approved),
+                            f.iso27001_certified.get(u).copied().unwrap_or(true),
+                            f.third_party_connections.get(u).copied().unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let bits = hash_parts(&[seed, 0x6F76_6572_6E61_6E63]);
+                a.victim = draw_weighted(&weights, bits) as u32;
+                let b2 = hash_parts(&[seed, 0x7374_6172_7421]);
+                a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
+            }
+            a
+        });
+        let manufacturer = derive_key(seed, KeyRole::Manufacturer, MANUFACTURER as u64);
+        let attacker_key = pair(derive_key(seed, KeyRole::UserCommandSigning, 0xA77A_C4E2));
+        let firmware_bodies = super::ops::make_firmware_bodies(&manufacturer, &attacker_key.0);
+        let mut w = World {
             policy,
             seed,
             suppliers,
             users,
-            dsp: users,
-            csp0: users + 1,
-            meter0: users + 4,
+            attacker: users,
+            dsp: users + 1,
+            soc: users + 2,
+            csp0: users + 3,
+            meter0: users + 6,
             meters,
             region_bounds: [0, b1.min(meters), b2.max(b1).min(meters), meters],
+            supplier_slots,
             user_request_keys: keys(KeyRole::UserRequestSigning),
             user_command_keys: keys(KeyRole::UserCommandSigning),
+            attacker_key,
+            firmware_bodies,
+            recovery: pair(derive_key(seed, KeyRole::Recovery, 0)),
+            manufacturer,
             acb,
             acb_table,
-            entities: users + 4 + meters,
+            attacker_ka_table,
+            attack,
+            thresholds: Vec::new(),
+            expected_critical_alerts: 0.0,
+            entities: users + 6 + meters,
+            clock0_s: sc.run.start_h * 3600.0,
             sc,
+        };
+        w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
+        let t = &w.sc.parameters.traffic;
+        w.expected_critical_alerts =
+            meters as f64 * t.alerts_per_meter_day * t.critical_alert_share / 86_400.0
+                * w.sc.parameters.soc.alert_volume_window_s;
+        w
+    }
+
+    /// When the attack starts, simulated nanoseconds.
+    pub fn attack_start_ns(&self) -> Option<u64> {
+        self.attack.as_ref().map(|a| {
+            crate::engine::time::secs_to_ns((a.start_h * 3600.0 - self.clock0_s).max(0.0)).max(1)
+        })
+    }
+
+    /// The largest request rate (per second) of each message kind user `u` sends normally.
+    pub fn peak_rates(&self, u: u32) -> [f64; KINDS] {
+        let t = &self.sc.parameters.traffic;
+        let day = 86_400.0;
+        let n = self.meters_of(u) as f64;
+        let peak = 2.0 * t.daytime_profile_peak_ratio - 1.0;
+        let mut r = [0.0; KINDS];
+        if u < self.suppliers {
+            let window_h = t.scheduled_read_window_end_h - t.scheduled_read_window_start_h;
+            r[kind_index(MessageKind::ReadDailyLog)] =
+                n * t.scheduled_reads_per_meter_day / (window_h * 3600.0);
+            r[kind_index(MessageKind::ReadInstantaneous)] =
+                n * t.on_demand_reads_per_meter_day / day * peak;
+            r[kind_index(MessageKind::PrepaymentTopUp)] =
+                n * t.prepayment_topups_per_meter_day / day * peak;
+            r[kind_index(MessageKind::UpdateTariff)] = n * t.tariff_updates_per_meter_day / day;
+            for k in [
+                MessageKind::EnableSupply,
+                MessageKind::DisableSupply,
+                MessageKind::ArmSupply,
+            ] {
+                r[kind_index(k)] = n * t.critical_background_per_meter_day / 3.0 / day;
+            }
+        } else {
+            r[kind_index(MessageKind::ReadInstantaneous)] = n * t.other_per_meter_day / day;
         }
+        r
+    }
+
+    fn thresholds_of(&self, u: u32) -> [u32; KINDS] {
+        let a = &self.sc.parameters.anomaly;
+        let rates = self.peak_rates(u);
+        let mut th = [0u32; KINDS];
+        for (t, r) in th.iter_mut().zip(rates) {
+            *t = ((a.threshold_factor * r * a.window_s).ceil() as u64)
+                .max(a.threshold_min as u64)
+                .min(u32::MAX as u64) as u32;
+        }
+        th
     }
 
     /// The region (0 north, 1 central, 2 south) of meter index `m`.
@@ -160,7 +348,69 @@ impl World {
 
     /// The supplier a meter index is registered to.
     pub fn supplier_of(&self, m: u32) -> u32 {
-        m % self.suppliers
+        let slot = m % CYCLE;
+        (self.supplier_slots.partition_point(|&b| b <= slot) - 1) as u32
+    }
+
+    /// How many meters user `u` addresses: a supplier its registered
+    /// meters, any other user the whole fleet.
+    pub fn meters_of(&self, u: u32) -> u32 {
+        if u >= self.suppliers {
+            return self.meters;
+        }
+        let (a, b) = (
+            self.supplier_slots[u as usize],
+            self.supplier_slots[u as usize + 1],
+        );
+        let full = self.meters / CYCLE;
+        let rest = self.meters % CYCLE;
+        full * (b - a) + rest.saturating_sub(a).min(b - a)
+    }
+
+    /// The `k`-th meter (`k < meters_of(u)`) user `u` addresses.
+    pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
+        if u >= self.suppliers {
+            return k;
+        }
+        let (a, b) = (
+            self.supplier_slots[u as usize],
+            self.supplier_slots[u as usize + 1],
+        );
+        let per = b - a;
+        (k / per) * CYCLE + a + k % per
+    }
+
+    /// A user's role, for identity and access management: suppliers are
+    /// import suppliers (dual fuel); other users alternate between
+    /// electricity distributor and other user.
+    pub fn role_of(&self, u: u32) -> CertRole {
+        if u < self.suppliers {
+            CertRole::ImportSupplier
+        } else if (u - self.suppliers) % 2 == 0 {
+            CertRole::ElectricityDistributor
+        } else {
+            CertRole::OtherUser
+        }
+    }
+
+    /// Whether meter index `m` is a gas meter (GSME); the rest are
+    /// electricity meters (ESME). Spread evenly through the fleet.
+    pub fn is_gas(&self, m: u32) -> bool {
+        let share = self.sc.parameters.meters.gas_share;
+        let u = ((m as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f64 / (1u64 << 24) as f64;
+        u < share
+    }
+
+    /// An electricity meter's annual consumption, kWh (0 for a gas meter).
+    pub fn annual_kwh(&self, m: u32) -> u32 {
+        if self.is_gas(m) {
+            0
+        } else {
+            crate::grid::annual_kwh(
+                &self.sc.parameters.grid,
+                hash_parts(&[self.seed, 0x006B_5768, m as u64]),
+            )
+        }
     }
 
     /// A meter's identifier as its messages carry it (EUI-64 style).
@@ -173,12 +423,48 @@ impl World {
         0x5000_0000_0000_0000 | u as u64
     }
 
+    /// The originator id of a signer's commands, for a job claiming to be from user `claimed`.
+    pub fn originator(&self, signer: Signer, claimed: u32) -> u64 {
+        match signer {
+            Signer::Recovery => RECOVERY_ID,
+            _ => self.user_id(claimed),
+        }
+    }
+
+    /// The signing key behind a [`Signer`].
+    pub fn signing_key(&self, s: Signer) -> Option<&SigningKey> {
+        match s {
+            Signer::None => None,
+            Signer::User(u, g) => Some(&self.user_command_keys[u as usize][g as usize & 1].0),
+            Signer::Recovery => Some(&self.recovery.0),
+            Signer::Attacker => Some(&self.attacker_key.0),
+        }
+    }
+
+    /// Fingerprints of every key a meter may hold as an anchor, or verify.
+    pub fn anchor_fingerprint(&self, u: u32, gen: u8) -> KeyFp {
+        fingerprint(
+            &self.user_command_keys[u as usize][gen as usize & 1]
+                .0
+                .public()
+                .to_uncompressed(),
+        )
+    }
+
     /// The ECDH secret between the ACB and meter `m` (computed as the device
     /// would: its private scalar times the ACB's public point, with the ACB's
     /// table; the ACB's side gives the same value).
     pub fn acb_secret(&self, m: u32) -> [u8; 32] {
         let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
         crate::crypto::mac::ecdh_with_table(&d, &self.acb_table)
+            .expect("derived scalars are non-zero")
+    }
+
+    /// The secret an attacker without the ACB's key would MAC with: ECDH of
+    /// the device's public key with a key-agreement key of its own.
+    pub fn attacker_secret(&self, m: u32) -> [u8; 32] {
+        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+        crate::crypto::mac::ecdh_with_table(&d, &self.attacker_ka_table)
             .expect("derived scalars are non-zero")
     }
 
@@ -194,7 +480,7 @@ impl World {
             ReqKind::OnDemandRead | ReqKind::Other => MessageKind::ReadInstantaneous,
             ReqKind::PrepaymentTopUp => MessageKind::PrepaymentTopUp,
             ReqKind::TariffUpdate => MessageKind::UpdateTariff,
-            ReqKind::CriticalCommand => match variant % 3 {
+            ReqKind::CriticalCommand | ReqKind::Attack | ReqKind::Recovery => match variant % 3 {
                 0 => MessageKind::DisableSupply,
                 1 => MessageKind::EnableSupply,
                 _ => MessageKind::ArmSupply,
@@ -202,4 +488,11 @@ impl World {
             ReqKind::Alert => MessageKind::Alert,
         }
     }
+}
+
+/// 64 well-mixed bits from a list of words (a fixed function of them).
+pub fn hash_parts(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x243F_6A88_85A3_08D3u64, |h, &p| {
+        crate::engine::event::mix64(h ^ crate::engine::event::mix64(p))
+    })
 }

@@ -1,0 +1,362 @@
+//! Every attack scenario at small scale, with full cryptography where the
+//! outcome hinges on it: what happens is decided by the real checks, the
+//! independent checker finds no violation, and the crypto layer never
+//! disagrees with ground truth.
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// Runs a scenario file with overrides and returns its summary.
+fn run(name: &str, sets: &[&str]) -> Value {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let l = dccsim::scenario::load(Some(&scenario(name)), &sets, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = &l.scenario;
+    let sys = s.system().expect("system scenario");
+    let r = dccsim::system::run::run(
+        &sys,
+        s.scenario.seed,
+        s.scenario.shards,
+        2,
+        s.scenario.max_events,
+        None,
+        |_| {},
+    );
+    r.summary
+}
+
+fn n(v: &Value) -> i64 {
+    v.as_i64()
+        .or_else(|| v.as_u64().map(|x| x as i64))
+        .unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// The invariants every attack run must keep.
+fn sound(s: &Value) {
+    assert_eq!(n(&s["checker_violations"]), 0, "{}", s["checker"]);
+    assert_eq!(n(&s["crypto_ground_truth_mismatches"]), 0);
+}
+
+fn refused(s: &Value, reason: &str) -> i64 {
+    n(&s["meter_refusals"][reason])
+}
+
+const SMALL: &str = "fleet.meters=10000";
+
+#[test]
+fn signing_key_alone_executes_nothing_and_every_command_fails_the_mac() {
+    let s = run("signing_key_only", &[SMALL, "attack.targets=400"]);
+    sound(&s);
+    assert_eq!(n(&s["attack"]["sent"]), 400);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "bad_mac"), 400, "seen by the meters");
+    assert!(n(&s["checker"]["critical_verified"]) > 0);
+}
+
+#[test]
+fn forged_commands_fail_at_the_dsp_or_at_the_meter() {
+    let s = run("forged_commands", &[SMALL, "attack.targets=300"]);
+    sound(&s);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(
+        n(&s["requests"]["attack"]["outcomes"]["dsp_bad_signature"]),
+        300
+    );
+    let s = run(
+        "forged_commands",
+        &[SMALL, "attack.targets=300", "attack.path=\"wan\""],
+    );
+    sound(&s);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "bad_mac"), 300);
+}
+
+#[test]
+fn replayed_commands_are_refused_as_stale() {
+    let s = run("replay", &[SMALL]);
+    sound(&s);
+    let sent = n(&s["attack"]["sent"]);
+    assert!(sent > 20, "captured and replayed {sent}");
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "replay"), sent);
+}
+
+#[test]
+fn wrongly_signed_firmware_is_refused() {
+    let s = run("bad_firmware", &[SMALL, "attack.targets=200"]);
+    sound(&s);
+    assert_eq!(n(&s["attack"]["sent"]), 200);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "bad_firmware_signature"), 200);
+    assert_eq!(n(&s["firmware_fixed"]), 0);
+}
+
+#[test]
+fn acb_key_alone_cannot_execute_critical_commands() {
+    let s = run("acb_only", &[SMALL, "attack.targets=300"]);
+    sound(&s);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "bad_signature"), 300);
+}
+
+#[test]
+fn a_compromised_csp_causes_loss_and_reordering_but_forges_nothing() {
+    let base = run(
+        "csp_tamper",
+        &[
+            SMALL,
+            "parameters.csp.central_loss=0.01",
+            "attack.drop_share=0",
+        ],
+    );
+    let s = run(
+        "csp_tamper",
+        &[SMALL, "attack.drop_share=0.5", "attack.delay_mean_s=60"],
+    );
+    sound(&s);
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    let harm = |s: &Value| {
+        ["on_demand_read", "other", "prepayment_topup"]
+            .iter()
+            .map(|k| {
+                n(&s["requests"][k]["outcomes"]["wan_timeout"])
+                    + n(&s["requests"][k]["outcomes"]["replay"])
+            })
+            .sum::<i64>()
+    };
+    assert!(harm(&s) > harm(&base), "{} vs {}", harm(&s), harm(&base));
+}
+
+#[test]
+fn the_headline_attack_is_stopped_by_detection_and_containment() {
+    let on = run("mass_disconnect", &["fleet.meters=10000"]);
+    sound(&on);
+    let victim_meters = 4000;
+    let executed = n(&on["attack"]["executed"]);
+    assert!(executed > 0, "the attacker holds everything it needs");
+    assert!(!on["time_to_detect_s"].is_null() && !on["time_to_contain_s"].is_null());
+    let contain = on["time_to_contain_s"].as_f64().unwrap();
+    // At most the threshold per anomaly window until containment.
+    let windows = (contain / 300.0).ceil() as i64 + 1;
+    assert!(
+        executed <= 100 * windows,
+        "{executed} executed in {windows} windows"
+    );
+    assert!(n(&on["quarantined"]) > 0);
+    assert_eq!(on["incidents_escalated_users"], serde_json::json!([0]));
+    // Recovery: supply restored, the anchor replaced on every victim meter.
+    assert!(!on["time_to_restore_95pct_s"].is_null());
+    assert_eq!(n(&on["anchors_replaced"]), victim_meters);
+    assert_eq!(n(&on["restorations_sent"]), executed);
+    // Without anomaly detection it disconnects far more.
+    let off = run(
+        "mass_disconnect",
+        &["fleet.meters=10000", "parameters.anomaly.enabled=false"],
+    );
+    sound(&off);
+    let (a, b) = (
+        n(&on["meters_disconnected_max"]),
+        n(&off["meters_disconnected_max"]),
+    );
+    assert!(b > 5 * a, "with detection {a}, without {b}");
+    assert!(off["mw_disconnected_max"].as_f64() > on["mw_disconnected_max"].as_f64());
+}
+
+#[test]
+fn modeled_and_full_cryptography_agree_on_the_headline_attack() {
+    let sets = ["fleet.meters=3000", "run.end_h=18.0"];
+    let full = run("mass_disconnect", &sets);
+    let modeled = run(
+        "mass_disconnect",
+        &[sets[0], sets[1], "crypto.mode=\"modeled\""],
+    );
+    sound(&full);
+    for k in [
+        "attack",
+        "meters_disconnected_max",
+        "quarantined",
+        "meter_refusals",
+    ] {
+        assert_eq!(full[k], modeled[k], "{k}");
+    }
+    assert_eq!(full["requests"], modeled["requests"]);
+}
+
+#[test]
+fn a_request_flood_is_quarantined_and_its_user_suspended() {
+    let s = run(
+        "request_flood",
+        &[
+            SMALL,
+            "attack.rate_per_s=2000",
+            "attack.duration_s=120",
+            "crypto.mode=\"full\"",
+        ],
+    );
+    sound(&s);
+    assert!(n(&s["quarantined"]) > 100_000);
+    assert_eq!(s["incidents_escalated_users"], serde_json::json!([4]));
+    assert!(n(&s["requests"]["attack"]["outcomes"]["ok"]) > 0);
+}
+
+#[test]
+fn an_alert_storm_is_operational_not_an_incident() {
+    let s = run("alert_storm", &[SMALL]);
+    sound(&s);
+    assert!(n(&s["security_events_logged"]["alert_volume"]) >= 1);
+    assert!(n(&s["security_events_operational"]) >= 1);
+    assert_eq!(s["incidents_escalated_users"], serde_json::json!([]));
+}
+
+#[test]
+fn losing_the_dsp_builds_a_backlog_that_drains_after_failover() {
+    let base = run("dsp_outage", &[SMALL, "attack.duration_s=1"]);
+    let s = run("dsp_outage", &[SMALL]);
+    sound(&s);
+    let q = |s: &Value| n(&s["components"]["dsp"]["queue_len_max"]);
+    assert!(q(&s) > 10 * q(&base).max(1), "{} vs {}", q(&s), q(&base));
+    let p99 = |s: &Value| {
+        s["requests"]["prepayment_topup"]["latency_ms_p99"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        p99(&s) > p99(&base) + 60_000.0,
+        "{} vs {}",
+        p99(&s),
+        p99(&base)
+    );
+}
+
+#[test]
+fn the_compromised_supplier_is_drawn_from_the_governance_weights() {
+    let mut victims = std::collections::BTreeMap::new();
+    for seed in 1..=40 {
+        let sets = [SMALL.to_string(), format!("scenario.seed={seed}")];
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let l = dccsim::scenario::load(
+            Some(&scenario("governance_draw")),
+            &[sets[0].into(), sets[1].into()],
+            None,
+        )
+        .unwrap();
+        let w = dccsim::system::world::World::new(
+            l.scenario.system().unwrap(),
+            l.scenario.scenario.seed,
+        );
+        *victims.entry(w.attack.unwrap().victim).or_insert(0) += 1;
+    }
+    // Supplier 3 (deferred, not certified, two third parties) carries the
+    // highest weight; supplier 2 (approved, certified, none) the lowest.
+    assert!(
+        victims.get(&3).copied().unwrap_or(0) > victims.get(&2).copied().unwrap_or(0),
+        "{victims:?}"
+    );
+    assert!(victims.len() >= 3, "{victims:?}");
+    let s = run("governance_draw", &[SMALL]);
+    sound(&s);
+    assert!(n(&s["attack"]["executed"]) > 0);
+}
+
+/// The checker itself: it must flag an executed command that a correct
+/// meter would have refused, whichever check it would have failed.
+#[test]
+fn the_checker_flags_every_kind_of_violation() {
+    use dccsim::crypto::gbcs::{Body, MessageKind};
+    use dccsim::crypto::request::build_command;
+    use dccsim::system::checker::check;
+    use dccsim::system::timeline::TraceRec;
+    use dccsim::system::world::{Signer, World};
+    let l =
+        dccsim::scenario::load(Some(&scenario("mass_disconnect")), &[SMALL.into()], None).unwrap();
+    let w = World::new(l.scenario.system().unwrap(), 5);
+    let m = 0u32; // registered to supplier 0
+    let sup = w.supplier_of(m);
+    let cmd = |signer: Signer, z: Option<[u8; 32]>, counter: u64| {
+        build_command(
+            MessageKind::DisableSupply,
+            w.user_id(sup),
+            w.device_id(m),
+            counter,
+            &Body::Plain,
+            w.signing_key(signer),
+            z.as_ref(),
+        )
+        .into_boxed_slice()
+    };
+    let rec = |t: u64, counter: u64, bytes: Box<[u8]>| TraceRec {
+        t_ns: t,
+        meter: m,
+        originator: w.user_id(sup),
+        counter,
+        code: MessageKind::DisableSupply.code(),
+        bytes: Some(bytes),
+    };
+    let good = Signer::User(sup, 0);
+    let z = Some(w.acb_secret(m));
+    let ok = check(
+        &w,
+        vec![rec(1, 10, cmd(good, z, 10)), rec(2, 11, cmd(good, z, 11))],
+    );
+    assert_eq!(ok.violations, 0, "{:?}", ok.examples);
+    assert_eq!(ok.critical_verified, 2);
+    let cases = [
+        (
+            "wrong signer",
+            vec![rec(1, 10, cmd(Signer::Attacker, z, 10))],
+        ),
+        ("unsigned", vec![rec(1, 10, cmd(Signer::None, z, 10))]),
+        ("no MAC", vec![rec(1, 10, cmd(good, None, 10))]),
+        (
+            "wrong MAC key",
+            vec![rec(1, 10, cmd(good, Some(w.attacker_secret(m)), 10))],
+        ),
+        (
+            "stale counter",
+            vec![rec(1, 10, cmd(good, z, 10)), rec(2, 10, cmd(good, z, 10))],
+        ),
+        (
+            "old anchor after replacement",
+            vec![
+                rec(1, 10, cmd(good, z, 10)),
+                TraceRec {
+                    t_ns: 2,
+                    meter: m,
+                    originator: dccsim::system::world::RECOVERY_ID,
+                    counter: 5,
+                    code: MessageKind::UpdateSecurityCredentials.code(),
+                    bytes: Some(
+                        build_command(
+                            MessageKind::UpdateSecurityCredentials,
+                            dccsim::system::world::RECOVERY_ID,
+                            w.device_id(m),
+                            5,
+                            &Body::CredentialUpdate {
+                                slot: dccsim::crypto::device::AnchorSlot::Supplier as u8,
+                                owner: w.user_id(sup),
+                                key: w.user_command_keys[sup as usize][1]
+                                    .0
+                                    .public()
+                                    .to_uncompressed(),
+                            },
+                            w.signing_key(Signer::Recovery),
+                            z.as_ref(),
+                        )
+                        .into_boxed_slice(),
+                    ),
+                },
+                rec(3, 11, cmd(good, z, 11)),
+            ],
+        ),
+    ];
+    for (what, trace) in cases {
+        let r = check(&w, trace);
+        assert_eq!(r.violations, 1, "{what}: {:?}", r.examples);
+    }
+}
