@@ -193,6 +193,10 @@ fn run_system(
         .map_err(io)?;
     dir.write_bytes("timeline.csv", r.timeline.as_bytes())
         .map_err(io)?;
+    let plots = crate::plot::plot_all(dir.path()).map_err(|e| io(std::io::Error::other(e)))?;
+    for p in &plots {
+        dir.record(p);
+    }
     let timing = (wall_s, r.wall_s.0, r.wall_s.1, r.report.events);
     dir.note_perf("checker_wall_s", r.wall_s.2);
     dir.note_perf("post_run_wall_s", r.wall_s.3);
@@ -217,6 +221,7 @@ fn run_system(
             ));
         }
     }
+    human.push_str(&attack_lines(&r.summary));
     human.push_str(&format!(
         "  crypto checks {}, ground-truth mismatches {}\nresults: {}\nreproduce with: {}",
         r.summary["crypto_checked"],
@@ -229,6 +234,43 @@ fn run_system(
         partial,
         human,
     })
+}
+
+/// The attack part of the human summary (empty without an attack).
+fn attack_lines(s: &serde_json::Value) -> String {
+    let a = &s["attack"];
+    if a.is_null() {
+        return String::new();
+    }
+    let t = |k: &str| match s[k].as_f64() {
+        Some(v) => format!("{:.0} s ({:.1} min)", v, v / 60.0),
+        None => "never".to_string(),
+    };
+    format!(
+        "  attack {} on user {}: {} sent, {} executed; {} quarantined\n  \
+         meters off at most {}, {:.2} MW; detected after {}, contained after {}, \
+         95% restored after {}\n  frequency {:.3}-{:.3} Hz, LFDD {}; anchors replaced {}; \
+         checker violations {}\n",
+        a["kind"].as_str().unwrap_or("?"),
+        a["victim"],
+        a["sent"],
+        a["executed"],
+        s["quarantined"],
+        s["meters_disconnected_max"],
+        s["mw_disconnected_max"].as_f64().unwrap_or(0.0),
+        t("time_to_detect_s"),
+        t("time_to_contain_s"),
+        t("time_to_restore_95pct_s"),
+        s["frequency_min_hz"].as_f64().unwrap_or(0.0),
+        s["frequency_max_hz"].as_f64().unwrap_or(0.0),
+        if s["lfdd_triggered"] == true {
+            "triggered"
+        } else {
+            "not triggered"
+        },
+        s["anchors_replaced"],
+        s["checker_violations"],
+    )
 }
 
 /// Writes `perf.json`, then the manifest (last), for any model.

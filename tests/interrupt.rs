@@ -12,6 +12,7 @@ fn sigint_during_a_long_run_leaves_partial_marked_results() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dccsim"))
         .args([
             "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/phold_small.toml"),
             "--quiet",
             "--threads",
             "2",
@@ -73,6 +74,7 @@ fn a_run_that_cannot_fit_in_memory_is_refused_with_exit_3() {
     let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
         .args([
             "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/phold_small.toml"),
             "--quiet",
             "--set",
             "phold.lps=2000000000",

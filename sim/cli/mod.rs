@@ -49,6 +49,28 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
+    /// Run a scenario over the cross product of varied values, with replications.
+    Sweep(SweepArgs),
+    /// Compare two results folders' summaries side by side (printed, CSV and Markdown).
+    Compare {
+        /// Results folder A (the baseline).
+        a: PathBuf,
+        /// Results folder B (the proposal).
+        b: PathBuf,
+        /// Where to write compare.csv and compare.md (default: B's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a one-page Markdown report (report.md) of a results folder.
+    Report {
+        /// The results folder.
+        results: PathBuf,
+    },
+    /// Redraw every plot of a results folder (SVG).
+    Plot {
+        /// The results folder.
+        results: PathBuf,
+    },
     /// Benchmarks that print one JSON object.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -78,8 +100,50 @@ struct RunArgs {
     quiet: bool,
 }
 
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// A varied key and its values: path.to.key=v1,v2,... (repeatable; cross product).
+    #[arg(long = "vary", value_name = "KEY=V1,V2,...", required = true)]
+    vary: Vec<String>,
+    /// Replications per setting (seeds derived from the scenario's root seed).
+    #[arg(long, default_value_t = 5)]
+    replications: u32,
+    /// Runs in parallel (each run uses one engine thread). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: results/sweep-<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Fixed overrides: path.to.key=value (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
+    /// Engine, crypto and end-to-end figures as one JSON object.
+    All {
+        /// Also write the JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// The larger sizes (minutes, not seconds).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Compare figures with a baseline; exits 1 naming every figure that regressed.
+    Check {
+        /// The baseline (a saved `bench all --json` file).
+        #[arg(long, default_value = "benches/baseline.json")]
+        baseline: PathBuf,
+        /// Use these already measured figures instead of running `bench all`.
+        #[arg(long)]
+        current: Option<PathBuf>,
+    },
     /// PHOLD on the engine against a sequential binary heap, same workload.
     Phold(PholdArgs),
     /// The crypto layer: fast against stock p256, all measured in this run.
@@ -161,6 +225,52 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
     };
     match cli.command {
         Command::Run(a) => cmd_run(a),
+        Command::Sweep(a) => cmd_sweep(a),
+        Command::Compare { a, b, out } => cmd_compare(&a, &b, out),
+        Command::Report { results } => match crate::workflow::report::report(&results) {
+            Ok(p) => {
+                println!("{}", p.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_BAD_INPUT
+            }
+        },
+        Command::Bench(BenchCommand::All { json, full }) => {
+            match crate::workflow::bench::bench_all(!full) {
+                Ok(v) => {
+                    let text = serde_json::to_string_pretty(&v).expect("serialisable") + "\n";
+                    print!("{text}");
+                    if let Some(p) = json {
+                        if let Err(e) = crate::results::write_atomic(&p, text.as_bytes()) {
+                            eprintln!("error: {}: {e}", p.display());
+                            return EXIT_FAILED;
+                        }
+                    }
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
+        Command::Bench(BenchCommand::Check { baseline, current }) => {
+            cmd_bench_check(&baseline, current.as_deref())
+        }
+        Command::Plot { results } => match crate::plot::plot_all(&results) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", results.join(f).display());
+                }
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_BAD_INPUT
+            }
+        },
         Command::Validate { file, sets } => match scenario::load(Some(&file), &sets, None) {
             Ok(l) => {
                 println!(
@@ -262,6 +372,141 @@ fn cmd_wycheproof(file: &std::path::Path, stock: bool) -> i32 {
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+fn read_json_file(p: &std::path::Path) -> Result<serde_json::Value, String> {
+    let b = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn cmd_bench_check(baseline: &std::path::Path, current: Option<&std::path::Path>) -> i32 {
+    let base = match read_json_file(baseline) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let cur = match current {
+        Some(p) => read_json_file(p),
+        None => crate::workflow::bench::bench_all(base["quick"].as_bool().unwrap_or(true)),
+    };
+    let cur = match cur {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let fails = crate::workflow::bench::check(&cur, &base);
+    let n = base["figures"].as_object().map(|m| m.len()).unwrap_or(0);
+    if fails.is_empty() {
+        println!(
+            "bench check: all {n} figures within tolerance of {}",
+            baseline.display()
+        );
+        EXIT_OK
+    } else {
+        for f in &fails {
+            println!("REGRESSION {f}");
+        }
+        println!("bench check: {} of {n} figures regressed", fails.len());
+        EXIT_FAILED
+    }
+}
+
+fn cmd_compare(a: &std::path::Path, b: &std::path::Path, out: Option<PathBuf>) -> i32 {
+    use crate::workflow::compare;
+    let rows = match compare::compare(a, b) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    print!(
+        "A = {}\nB = {}\n{}",
+        a.display(),
+        b.display(),
+        compare::to_text(&rows)
+    );
+    let out = out.unwrap_or_else(|| b.to_path_buf());
+    let md = compare::to_markdown(
+        &rows,
+        &a.display().to_string(),
+        &b.display().to_string(),
+        false,
+    );
+    for (name, text) in [("compare.csv", compare::to_csv(&rows)), ("compare.md", md)] {
+        if let Err(e) = std::fs::create_dir_all(&out)
+            .and_then(|_| crate::results::write_atomic(&out.join(name), text.as_bytes()))
+        {
+            eprintln!("error: {}: {e}", out.join(name).display());
+            return EXIT_FAILED;
+        }
+    }
+    println!(
+        "wrote {} and {}",
+        out.join("compare.csv").display(),
+        out.join("compare.md").display()
+    );
+    EXIT_OK
+}
+
+fn cmd_sweep(a: SweepArgs) -> i32 {
+    use crate::workflow::sweep;
+    let mut vary = Vec::new();
+    for v in &a.vary {
+        match sweep::parse_vary(v) {
+            Ok(v) => vary.push(v),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    if a.replications == 0 || a.replications > 1000 {
+        eprintln!("error: --replications must be between 1 and 1000");
+        return EXIT_BAD_INPUT;
+    }
+    let threads = a.threads.unwrap_or_else(default_threads);
+    if threads == 0 || threads > 1024 {
+        eprintln!("error: --threads must be between 1 and 1024, got {threads}");
+        return EXIT_BAD_INPUT;
+    }
+    let name = a
+        .scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("sweep-{name}")));
+    let spec = sweep::SweepSpec {
+        scenario: &a.scenario,
+        sets: &a.sets,
+        vary: &vary,
+        replications: a.replications,
+        threads,
+        out: &out,
+        quiet: a.quiet,
+    };
+    match sweep::sweep(&spec) {
+        Ok(p) => {
+            if !a.quiet {
+                println!("{}", p.display());
+            }
+            EXIT_OK
+        }
+        Err(sweep::SweepError::Scenario(e)) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
     }
 }
 

@@ -74,6 +74,13 @@ impl ResultsDir {
         self.perf.clone()
     }
 
+    /// Records a file written into the folder by other code (atomically).
+    pub fn record(&mut self, name: &str) {
+        if !self.written.iter().any(|n| n == name) {
+            self.written.push(name.to_string());
+        }
+    }
+
     /// Files written so far, in order.
     pub fn written(&self) -> &[String] {
         &self.written

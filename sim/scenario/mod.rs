@@ -14,9 +14,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The built-in default scenario, used by `dccsim run` with no file.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/phold_small.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/mass_disconnect.toml");
 /// The name shown for the built-in scenario in messages.
-pub const DEFAULT_SCENARIO_NAME: &str = "<built-in default: scenarios/phold_small.toml>";
+pub const DEFAULT_SCENARIO_NAME: &str = "<built-in default: scenarios/mass_disconnect.toml>";
 
 /// A checked scenario.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -56,7 +56,7 @@ impl Latency {
             s.push_str("#[Mean    =        0.000, StdDeviation   =        0.000]\n#[Max     =        0.000, Total count    =            0]\n");
             return s;
         }
-        for v in self.h.iter_quantiles(1) {
+        for v in self.h.iter_quantiles(5) {
             let q = v.quantile_iterated_to();
             let inv = if q < 1.0 {
                 format!("{:14.2}", 1.0 / (1.0 - q))

@@ -288,6 +288,8 @@ pub(crate) struct Meters {
     pub other_counters: HashMap<(u32, u64), u64>,
     /// Supply on.
     pub supply_on: Vec<bool>,
+    /// Off because of the attack (for results only).
+    pub off_by_attack: Vec<bool>,
     /// Supplier anchor: 0 original key, 1 the replacement, 2 some other key.
     pub anchor_gen: Vec<u8>,
     /// Firmware version.
@@ -404,6 +406,7 @@ impl SystemShard {
                 last_counter: vec![0; locals],
                 other_counters: HashMap::new(),
                 supply_on: vec![true; locals],
+                off_by_attack: vec![false; locals],
                 anchor_gen: vec![0; locals],
                 firmware: vec![1; locals],
             },
@@ -954,7 +957,12 @@ impl SystemShard {
             MessageKind::DisableSupply if self.meters.supply_on[local] => {
                 self.meters.supply_on[local] = false;
                 self.timeline.add(now, Col::SupplyOff, 1);
-                self.timeline.add(now, Col::KwhOff, kwh);
+                // Results bookkeeping only: which meters the attack switched off.
+                if job.origin == Origin::Attack {
+                    self.meters.off_by_attack[local] = true;
+                    self.timeline.add(now, Col::AttackOff, 1);
+                    self.timeline.add(now, Col::KwhAttackOff, kwh);
+                }
                 // The household notices and calls its supplier.
                 let call = exp_ns(
                     crate::system::world::hash_parts(&[w.seed, job.id, job.meter as u64]),
@@ -966,8 +974,11 @@ impl SystemShard {
             MessageKind::EnableSupply if !self.meters.supply_on[local] => {
                 self.meters.supply_on[local] = true;
                 self.timeline.add(now, Col::SupplyOn, 1);
-                self.timeline.add(now, Col::KwhOff, -kwh);
-                self.timeline.add(now, Col::KwhReconnected, kwh);
+                if std::mem::take(&mut self.meters.off_by_attack[local]) {
+                    self.timeline.add(now, Col::AttackRestored, 1);
+                    self.timeline.add(now, Col::KwhAttackOff, -kwh);
+                    self.timeline.add(now, Col::KwhReconnected, kwh);
+                }
             }
             MessageKind::UpdateFirmware
                 if job.firmware_genuine && self.meters.firmware[local] < 2 =>

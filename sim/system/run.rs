@@ -206,18 +206,24 @@ pub fn run(
     let rows = dense(&timelines, seconds);
     let g = &sc.parameters.grid;
     let mut meters_off = Vec::with_capacity(seconds);
+    let mut attack_off = Vec::with_capacity(seconds);
     let mut mw_off = Vec::with_capacity(seconds);
     let mut deficit = Vec::with_capacity(seconds);
-    let (mut off, mut kwh_off, mut surge) = (0i64, 0i64, 0.0f64);
+    let (mut off, mut a_off, mut kwh_off, mut surge) = (0i64, 0i64, 0i64, 0.0f64);
     let decay = (-1.0 / (g.cold_load_decay_min * 60.0)).exp();
     for (s, r) in rows.iter().enumerate() {
         let t = world.clock0_s + s as f64 + 0.5;
         off += r[Col::SupplyOff as usize] - r[Col::SupplyOn as usize];
-        kwh_off += r[Col::KwhOff as usize];
+        a_off += r[Col::AttackOff as usize] - r[Col::AttackRestored as usize];
+        kwh_off += r[Col::KwhAttackOff as usize];
+        // Demand the attack removed, and the extra demand of homes just
+        // reconnected (cold load pickup, decaying); business-as-usual
+        // changes are balanced by normal dispatch and left out.
         let mw = crate::grid::mw_of(kwh_off, t);
         surge = surge * decay
             + (g.cold_load_pickup - 1.0) * crate::grid::mw_of(r[Col::KwhReconnected as usize], t);
         meters_off.push(off);
+        attack_off.push(a_off);
         mw_off.push(mw);
         deficit.push(surge - mw);
     }
@@ -228,7 +234,9 @@ pub fn run(
         tl.push(',');
         tl.push_str(c);
     }
-    tl.push_str(",meters_off,mw_off,frequency_min_hz,frequency_max_hz\n");
+    tl.push_str(
+        ",meters_off,meters_off_by_attack,mw_off_by_attack,frequency_min_hz,frequency_max_hz\n",
+    );
     for (s, r) in rows.iter().enumerate() {
         tl.push_str(&(s as u64 + world.clock0_s as u64).to_string());
         for v in r {
@@ -236,8 +244,8 @@ pub fn run(
             tl.push_str(&v.to_string());
         }
         tl.push_str(&format!(
-            ",{},{:.4},{:.5},{:.5}\n",
-            meters_off[s], mw_off[s], freq.min_hz[s], freq.max_hz[s]
+            ",{},{},{:.4},{:.5},{:.5}\n",
+            meters_off[s], attack_off[s], mw_off[s], freq.min_hz[s], freq.max_hz[s]
         ));
     }
     let total = |c: Col| rows.iter().map(|r| r[c as usize]).sum::<i64>();
@@ -293,13 +301,13 @@ pub fn run(
     let victim = world.attack.as_ref().map(|a| a.victim);
     let contain = victim.and_then(|v| contained_at[v as usize]);
     let (peak_at, peak) =
-        meters_off
+        attack_off
             .iter()
             .enumerate()
             .fold((0, 0i64), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
     let restored_95 = (peak > 0)
         .then(|| {
-            meters_off[peak_at..]
+            attack_off[peak_at..]
                 .iter()
                 .position(|&v| (v as f64) <= 0.05 * peak as f64)
                 .map(|i| ((peak_at + i) as u64) * 1_000_000_000)
@@ -360,6 +368,7 @@ pub fn run(
         "incidents_escalated_users": escalated,
         "quarantined": total(Col::Quarantined),
         "meters_disconnected_max": peak,
+        "meters_off_max_all_causes": meters_off.iter().copied().max().unwrap_or(0),
         "mw_disconnected_max": mw_off.iter().copied().fold(0.0, f64::max),
         "time_to_detect_s": rel(first_escalation),
         "time_to_contain_s": rel(contain),

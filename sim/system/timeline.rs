@@ -8,7 +8,7 @@
 use crate::engine::SimTime;
 
 /// Counter columns, in file order.
-pub const COLUMNS: [&str; 19] = [
+pub const COLUMNS: [&str; 21] = [
     "critical_sent",
     "critical_executed",
     "attack_sent",
@@ -24,7 +24,9 @@ pub const COLUMNS: [&str; 19] = [
     "meter_other_refusal",
     "supply_off",
     "supply_on",
-    "kwh_off",
+    "attack_off",
+    "attack_restored",
+    "kwh_attack_off",
     "kwh_reconnected",
     "firmware_fixed",
     "anchors_replaced",
@@ -52,9 +54,13 @@ pub enum Col {
     SupplyOff,
     /// Meters whose supply came back on.
     SupplyOn,
-    /// Annual kWh of electricity meters switched off (signed change).
-    KwhOff,
-    /// Annual kWh of electricity meters switched back on.
+    /// Meters switched off by the attacker's commands.
+    AttackOff,
+    /// Of those, meters back on supply.
+    AttackRestored,
+    /// Annual kWh of electricity meters off because of the attack (signed change).
+    KwhAttackOff,
+    /// Annual kWh of attack-disconnected electricity meters switched back on.
     KwhReconnected,
     FirmwareFixed,
     AnchorsReplaced,

@@ -1,0 +1,38 @@
+//! The research and planning workflow built around single runs: parameter
+//! sweeps with replications, side-by-side comparison of two results
+//! folders, one-page reports, and regression benchmarks.
+
+pub mod bench;
+pub mod compare;
+pub mod report;
+pub mod sweep;
+
+use serde_json::Value;
+
+/// Every numeric leaf of a JSON value as `(dotted.path, number)`, in key order.
+pub fn numeric_leaves(v: &Value) -> Vec<(String, f64)> {
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&p, x, out);
+                }
+            }
+            Value::Number(n) => {
+                if let Some(f) = n.as_f64() {
+                    out.push((prefix.to_string(), f));
+                }
+            }
+            Value::Bool(b) => out.push((prefix.to_string(), f64::from(u8::from(*b)))),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out
+}
