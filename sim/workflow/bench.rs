@@ -48,6 +48,10 @@ impl Figures {
 /// and noisy; a real regression moves these ratios by far more).
 pub const RATIO_TOLERANCE: f64 = 0.6;
 
+/// The tolerance for two-thread speed-ups, which vary most on a shared
+/// 2-core machine (1.35x to 1.9x between runs of the same build).
+pub const SCALING_TOLERANCE: f64 = 0.5;
+
 fn system_figures(f: &mut Figures, prefix: &str, file: &str, sets: &[&str]) -> Result<(), String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
@@ -108,6 +112,11 @@ fn system_figures(f: &mut Figures, prefix: &str, file: &str, sets: &[&str]) -> R
     Ok(())
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// Runs every benchmark; `quick` uses the small sizes CI can afford.
 pub fn bench_all(quick: bool) -> Result<Value, String> {
     let mut f = Figures(Map::new());
@@ -120,8 +129,20 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
         mean_s: 1.0,
         end_s: 3.0,
     };
-    let one = crate::bench_phold::bench_phold(&p, 1, 64, 1, false);
-    let two = crate::bench_phold::bench_phold(&p, 1, 64, 2, true);
+    // Speed ratios are the median of three measurements, to damp the
+    // noise of a shared machine.
+    let mut ratios = Vec::new();
+    let mut speedups = Vec::new();
+    let mut one = serde_json::Value::Null;
+    for _ in 0..3 {
+        one = crate::bench_phold::bench_phold(&p, 1, 64, 1, false);
+        let two = crate::bench_phold::bench_phold(&p, 1, 64, 2, true);
+        ratios.push(one["ratio_vs_baseline"].as_f64().unwrap_or(0.0));
+        speedups.push(
+            two["events_per_s"].as_f64().unwrap_or(0.0)
+                / one["events_per_s"].as_f64().unwrap_or(1.0),
+        );
+    }
     f.add("engine.events", one["events"].clone(), Check::Exact, 0.0);
     f.add("engine.digest", one["digest"].clone(), Check::Exact, 0.0);
     f.add(
@@ -132,17 +153,15 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
     );
     f.add(
         "engine.vs_heap_ratio",
-        one["ratio_vs_baseline"].clone(),
+        json!(median(ratios)),
         Check::AtLeast,
         RATIO_TOLERANCE,
     );
-    let scale =
-        two["events_per_s"].as_f64().unwrap_or(0.0) / one["events_per_s"].as_f64().unwrap_or(1.0);
     f.add(
         "engine.two_thread_speedup",
-        json!(scale),
+        json!(median(speedups)),
         Check::AtLeast,
-        RATIO_TOLERANCE,
+        SCALING_TOLERANCE,
     );
     f.add(
         "engine.events_per_s",
@@ -151,27 +170,39 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
         0.0,
     );
     // Crypto: fast against stock, measured in this run.
-    let c = crate::crypto::bench::bench_crypto(2, if quick { 0.3 } else { 1.0 });
+    let runs: Vec<Value> = (0..3)
+        .map(|_| crate::crypto::bench::bench_crypto(2, if quick { 0.4 } else { 1.5 }))
+        .collect();
+    let med = |k: &str| {
+        json!(median(
+            runs.iter().map(|c| c[k].as_f64().unwrap_or(0.0)).collect()
+        ))
+    };
     for k in [
         "fast_verify_vs_stock",
         "oneoff_verify_vs_stock",
         "fast_sign_vs_stock",
-        "parallel_vs_fast_verify",
     ] {
         f.add(
             &format!("crypto.{k}"),
-            c[k].clone(),
+            med(k),
             Check::AtLeast,
             RATIO_TOLERANCE,
         );
     }
+    f.add(
+        "crypto.parallel_vs_fast_verify",
+        med("parallel_vs_fast_verify"),
+        Check::AtLeast,
+        SCALING_TOLERANCE,
+    );
     for k in [
         "fast_verify_per_s",
         "stock_verify_per_s",
         "fast_sign_per_s",
         "ecdh_per_s",
     ] {
-        f.add(&format!("crypto.{k}"), c[k].clone(), Check::Info, 0.0);
+        f.add(&format!("crypto.{k}"), med(k), Check::Info, 0.0);
     }
     // End to end: the deterministic model outputs.
     system_figures(
