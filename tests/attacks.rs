@@ -93,7 +93,11 @@ fn wrongly_signed_firmware_is_refused() {
     sound(&s);
     assert_eq!(n(&s["attack"]["sent"]), 200);
     assert_eq!(n(&s["attack"]["executed"]), 0);
-    assert_eq!(refused(&s, "bad_firmware_signature"), 200);
+    // Every image is refused; the odd one is overtaken on the slow WAN by
+    // a later command of the supplier and refused as stale instead.
+    let bad = refused(&s, "bad_firmware_signature");
+    assert!(bad >= 190, "{bad}");
+    assert_eq!(bad + refused(&s, "replay"), 200);
     assert_eq!(n(&s["firmware_fixed"]), 0);
 }
 

@@ -532,19 +532,29 @@ impl SystemScenario {
     }
 
     /// Bytes of memory the run needs, estimated before it starts: per-meter
-    /// state (9 bytes, plus 8 for the engine's per-entity message counter),
-    /// in-flight work, and the latency histograms (42 per user and for the
-    /// DSP, about 250 KiB each).
+    /// state (12 bytes, plus 8 for the engine's per-entity message counter),
+    /// in-flight work, the latency histograms (about 250 KiB each, per user,
+    /// the attacker and the DSP), and, when cryptography runs, the trace of
+    /// executed commands the checker reads (about 48 bytes each, plus the
+    /// bytes of critical ones).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let n = self.fleet.meters as u64;
-        let per_day = (self.parameters.traffic.scheduled_reads_per_meter_day
-            + self.parameters.traffic.on_demand_reads_per_meter_day
-            + self.parameters.traffic.alerts_per_meter_day
+        let t = &self.parameters.traffic;
+        let per_day = (t.scheduled_reads_per_meter_day
+            + t.on_demand_reads_per_meter_day
+            + t.alerts_per_meter_day
             + 1.0)
             .max(1.0);
         // In flight: about a minute's worth of traffic at the nightly peak, 200 bytes each.
         let in_flight = (n as f64 * per_day * 6.0 / 86_400.0 * 60.0 * 1024.0) as u64;
-        let users = (self.fleet.suppliers + self.fleet.other_users + 1) as u64;
-        n * 17 + in_flight + users * 42 * (256 << 10) + (160 << 20)
+        let users = (self.fleet.suppliers + self.fleet.other_users + 2) as u64;
+        let days = ((self.run.end_h - self.run.start_h) / 24.0).max(1.0 / 24.0);
+        let trace = if self.crypto.mode == crate::crypto::mode::CryptoMode::Modeled {
+            0
+        } else {
+            let commands = n as f64 * (per_day - t.alerts_per_meter_day + 0.5) * days;
+            (commands * 48.0 + n as f64 * 0.4 * days * 150.0) as u64
+        };
+        n * 20 + in_flight + users * 54 * (256 << 10) + trace + (160 << 20)
     }
 }
