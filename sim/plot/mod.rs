@@ -75,6 +75,28 @@ const COLOURS: [RGBColor; 9] = [
     RGBColor(188, 189, 34),
 ];
 
+/// A legend entry: a short line in the series' colour.
+fn legend_line(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+}
+
+/// Draws a chart's legend, boxed on a translucent white background.
+fn draw_legend<'a, DB, CT>(
+    c: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<(), PlotError>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    c.configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err)
+}
+
 /// `(latency ms, percentile)` points of a `.hgrm` file.
 pub fn parse_hgrm(text: &str) -> Vec<(f64, f64)> {
     text.lines()
@@ -173,16 +195,9 @@ fn latency_cdf(dir: &Path) -> Result<String, PlotError> {
             c.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))
                 .map_err(draw_err)?
                 .label(kind.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
+                .legend(legend_line(col));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }
@@ -230,16 +245,9 @@ fn queues(dir: &Path) -> Result<String, PlotError> {
             c.draw_series(LineSeries::new(pts.iter().copied(), col.stroke_width(2)))
                 .map_err(draw_err)?
                 .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                });
+                .legend(legend_line(col));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -388,17 +396,10 @@ fn timeline(dir: &Path) -> Result<String, PlotError> {
                 c.draw_series(LineSeries::new([(*x, lo), (*x, hi)], col.stroke_width(2)))
                     .map_err(draw_err)?
                     .label(*name)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                    });
+                    .legend(legend_line(col));
             }
             if !marks.is_empty() {
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(draw_err)?;
+                draw_legend(&mut c, SeriesLabelPosition::UpperRight)?;
             }
         }
         Ok(())
@@ -490,9 +491,7 @@ fn sweep(dir: &Path) -> Result<Vec<String>, PlotError> {
                     ))
                     .map_err(draw_err)?;
                 if !label.is_empty() {
-                    s.label(label.clone()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
-                    });
+                    s.label(label.clone()).legend(legend_line(col));
                 }
                 c.draw_series(
                     pts.iter()
@@ -502,10 +501,7 @@ fn sweep(dir: &Path) -> Result<Vec<String>, PlotError> {
                 .map_err(draw_err)?;
             }
             if groups.len() > 1 {
-                c.configure_series_labels()
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(draw_err)?;
+                draw_legend(&mut c, SeriesLabelPosition::UpperLeft)?;
             }
             Ok(())
         })?);

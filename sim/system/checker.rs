@@ -25,8 +25,8 @@ use crate::crypto::keys::KeyRole;
 use crate::crypto::mac::{derive_mac_key, mac_ok, MacMode};
 use crate::crypto::VerifyKey;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// What the checker found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -100,16 +100,12 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
     };
     let m = first.meter;
     let supplier = w.supplier_of(m);
-    // The anchors the meter was commissioned with.
-    // Anchors by reference to the long-lived verifiers (with their tables);
-    // a key installed by a credential update that is not one of them is
-    // parsed on its own.
-    let mut supplier_anchor: (u64, Arc<VerifyKey>, Option<&VerifyKey>) = (
+    // The anchors the meter was commissioned with, borrowed from the
+    // long-lived verifiers (with their tables); a key installed by a
+    // credential update that is not one of them is parsed on its own.
+    let mut supplier_anchor: (u64, Cow<'_, VerifyKey>) = (
         w.user_id(supplier),
-        Arc::new(VerifyKey::new(
-            *w.user_command_keys[supplier as usize][0].1.point(),
-        )),
-        Some(&w.user_command_keys[supplier as usize][0].1),
+        Cow::Borrowed(&w.user_command_keys[supplier as usize][0].1),
     );
     let recovery_anchor = (RECOVERY_ID, &w.recovery.1);
     let mut last: HashMap<u64, u64> = HashMap::new();
@@ -176,7 +172,7 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
                     continue;
                 }
                 if g.originator == supplier_anchor.0 {
-                    Some(supplier_anchor.2.unwrap_or(&*supplier_anchor.1))
+                    Some(&*supplier_anchor.1)
                 } else if g.originator == recovery_anchor.0 {
                     Some(recovery_anchor.1)
                 } else {
@@ -185,7 +181,7 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
             }
             _ => match slot_for(kind) {
                 Some(AnchorSlot::Supplier) if g.originator == supplier_anchor.0 => {
-                    Some(supplier_anchor.2.unwrap_or(&*supplier_anchor.1))
+                    Some(&*supplier_anchor.1)
                 }
                 _ => None,
             },
@@ -216,8 +212,8 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
                 .map(|(_, v)| v)
                 .find(|v| v.point().to_uncompressed() == key);
             match (known, VerifyKey::from_sec1(&key)) {
-                (Some(v), _) => supplier_anchor = (owner, supplier_anchor.1.clone(), Some(v)),
-                (None, Some(k)) => supplier_anchor = (owner, Arc::new(k), None),
+                (Some(v), _) => supplier_anchor = (owner, Cow::Borrowed(v)),
+                (None, Some(k)) => supplier_anchor = (owner, Cow::Owned(k)),
                 (None, None) => violation(
                     &mut out,
                     "credential update installed an invalid key".into(),

@@ -740,7 +740,7 @@ impl SystemShard {
         };
         anchors[AnchorSlot::Recovery as usize] = Anchor {
             owner: RECOVERY_ID,
-            key: crate::crypto::registry::fingerprint(&w.recovery.0.public().to_uncompressed()),
+            key: w.recovery_fp,
         };
         let sup_id = w.user_id(supplier);
         let mut counters = [(0, 0); crate::crypto::device::COUNTER_SLOTS];
@@ -754,10 +754,7 @@ impl SystemShard {
             id: w.device_id(m),
             anchors,
             counters,
-            manufacturer: (
-                MANUFACTURER,
-                crate::crypto::registry::fingerprint(&w.manufacturer.public().to_uncompressed()),
-            ),
+            manufacturer: (MANUFACTURER, w.manufacturer_fp),
             firmware_version: self.meters.firmware[local] as u64,
             staged_firmware: None,
         }
@@ -952,7 +949,7 @@ impl SystemShard {
         if job.origin == Origin::Attack {
             self.timeline.add(now, Col::AttackExecuted, 1);
         }
-        let kwh = w.annual_kwh(job.meter) as i64;
+        let kwh = || w.annual_kwh(job.meter) as i64;
         match job.msg {
             MessageKind::DisableSupply if self.meters.supply_on[local] => {
                 self.meters.supply_on[local] = false;
@@ -961,7 +958,7 @@ impl SystemShard {
                 if job.origin == Origin::Attack {
                     self.meters.off_by_attack[local] = true;
                     self.timeline.add(now, Col::AttackOff, 1);
-                    self.timeline.add(now, Col::KwhAttackOff, kwh);
+                    self.timeline.add(now, Col::KwhAttackOff, kwh());
                 }
                 // The household notices and calls its supplier.
                 let call = exp_ns(
@@ -976,6 +973,7 @@ impl SystemShard {
                 self.timeline.add(now, Col::SupplyOn, 1);
                 if std::mem::take(&mut self.meters.off_by_attack[local]) {
                     self.timeline.add(now, Col::AttackRestored, 1);
+                    let kwh = kwh();
                     self.timeline.add(now, Col::KwhAttackOff, -kwh);
                     self.timeline.add(now, Col::KwhReconnected, kwh);
                 }

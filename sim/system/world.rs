@@ -145,6 +145,12 @@ pub struct World {
     pub firmware_bodies: [crate::crypto::gbcs::Body; 2],
     /// Clock seconds (since midnight) at simulated time 0.
     pub clock0_s: f64,
+    /// Fingerprints of each user's command keys (generation 0 and 1).
+    pub command_fps: Vec<[KeyFp; 2]>,
+    /// Fingerprint of the SMKI recovery key.
+    pub recovery_fp: KeyFp,
+    /// Fingerprint of the manufacturer's firmware-signing key.
+    pub manufacturer_fp: KeyFp,
     /// Total entities.
     pub entities: u32,
 }
@@ -277,9 +283,20 @@ impl World {
             expected_critical_alerts: 0.0,
             entities: users + 6 + meters,
             clock0_s: sc.run.start_h * 3600.0,
+            command_fps: Vec::new(),
+            recovery_fp: 0,
+            manufacturer_fp: 0,
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
+        let fp = |k: &SigningKey| fingerprint(&k.public().to_uncompressed());
+        w.command_fps = w
+            .user_command_keys
+            .iter()
+            .map(|pair| [fp(&pair[0].0), fp(&pair[1].0)])
+            .collect();
+        w.recovery_fp = fp(&w.recovery.0);
+        w.manufacturer_fp = fp(&w.manufacturer);
         let t = &w.sc.parameters.traffic;
         w.expected_critical_alerts =
             meters as f64 * t.alerts_per_meter_day * t.critical_alert_share / 86_400.0
@@ -441,14 +458,9 @@ impl World {
         }
     }
 
-    /// Fingerprints of every key a meter may hold as an anchor, or verify.
+    /// The fingerprint of supplier `u`'s command key of generation `gen` (a supplier anchor).
     pub fn anchor_fingerprint(&self, u: u32, gen: u8) -> KeyFp {
-        fingerprint(
-            &self.user_command_keys[u as usize][gen as usize & 1]
-                .0
-                .public()
-                .to_uncompressed(),
-        )
+        self.command_fps[u as usize][gen as usize & 1]
     }
 
     /// The ECDH secret between the ACB and meter `m` (computed as the device
