@@ -125,6 +125,10 @@ pub struct Job {
     pub outcome: u8,
     /// The message bytes when this job runs real cryptography.
     pub bytes: Option<Box<[u8]>>,
+    /// The ACB's shared secret with the meter, kept by the DSP side from
+    /// building the command to checking the response (the ACB computes it
+    /// once per exchange, as it would cache it per device).
+    pub acb_z: Option<[u8; 32]>,
 }
 
 impl Job {
@@ -163,6 +167,7 @@ impl Job {
             attempts: 0,
             outcome: outcome::OK,
             bytes: None,
+            acb_z: None,
         }
     }
 }
@@ -236,8 +241,8 @@ pub enum RecoveryStep {
 pub struct Prep {
     /// Whether the request's or response's authentication verified.
     pub ok: bool,
-    /// The device command built for a verified request.
-    pub command: Option<Box<[u8]>>,
+    /// The device command built for a verified request, and the ACB secret it used.
+    pub command: Option<(Box<[u8]>, [u8; 32])>,
 }
 
 /// Per request type counters, kept by users (requests) and the DSP (alerts).
@@ -1086,7 +1091,7 @@ impl SystemShard {
                 MacMode::Response
             };
             let k = derive_mac_key(
-                &w.acb_secret(job.meter),
+                &job.acb_z.unwrap_or_else(|| w.acb_secret(job.meter)),
                 g.originator,
                 g.recipient,
                 mode,
@@ -1118,9 +1123,9 @@ impl SystemShard {
 
     /// The device command for a request the DSP accepted: the signer's
     /// signature (critical kinds) and the ACB's MAC.
-    pub(crate) fn command_bytes(w: &World, job: &Job) -> Box<[u8]> {
+    pub(crate) fn command_bytes(w: &World, job: &Job) -> (Box<[u8]>, [u8; 32]) {
         let z = w.acb_secret(job.meter);
-        build_command(
+        let bytes = build_command(
             job.msg,
             w.originator(job.signer, job.claimed),
             w.device_id(job.meter),
@@ -1129,7 +1134,8 @@ impl SystemShard {
             w.signing_key(job.signer),
             Some(&z),
         )
-        .into_boxed_slice()
+        .into_boxed_slice();
+        (bytes, z)
     }
 
     /// The DSP's checks of a request, in order: certificate not revoked,
@@ -1169,10 +1175,11 @@ impl SystemShard {
                     self.dsp_ops.disabled_log[u as usize].push(job.meter);
                 }
                 if job.bytes.is_some() {
-                    job.bytes = Some(
-                        prep.and_then(|p| p.command)
-                            .unwrap_or_else(|| Self::command_bytes(&w, &job)),
-                    );
+                    let (bytes, z) = prep
+                        .and_then(|p| p.command)
+                        .unwrap_or_else(|| Self::command_bytes(&w, &job));
+                    job.bytes = Some(bytes);
+                    job.acb_z = Some(z);
                 }
             }
         }
