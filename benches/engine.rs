@@ -4,8 +4,8 @@
 //! Prints one JSON object per line. Size with `DCCSIM_BENCH_LPS` (default
 //! 200,000 logical processes, 4 events each, 3 simulated seconds).
 
-use dccsim::bench_phold::bench_phold;
-use dccsim::phold::PholdParams;
+use dccsim::models::phold::bench::bench_phold;
+use dccsim::models::phold::PholdParams;
 
 fn main() {
     let lps = std::env::var("DCCSIM_BENCH_LPS")

@@ -15,7 +15,7 @@
 //! * [`results`] writes a run's results folder atomically.
 //!
 //! ```
-//! use dccsim::phold::{self, PholdParams};
+//! use dccsim::models::phold::{self, PholdParams};
 //! let p = PholdParams { lps: 100, events_per_lp: 2, remote: 0.5,
 //!                       lookahead_s: 0.1, mean_s: 0.5, end_s: 2.0 };
 //! let one = phold::run(&p, 1, 8, 1, None).report;
@@ -25,17 +25,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod bench_phold;
-pub mod cli;
 pub mod crypto;
 pub mod engine;
 pub mod grid;
-pub mod perf;
-pub mod phold;
-pub mod plot;
-pub mod progress;
-pub mod results;
-pub mod run;
-pub mod scenario;
-pub mod system;
+pub mod models;
 pub mod workflow;

@@ -15,11 +15,11 @@ fn scenario(name: &str) -> PathBuf {
 /// Runs a scenario file with overrides and returns its summary.
 fn run(name: &str, sets: &[&str]) -> Value {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let l = dccsim::scenario::load(Some(&scenario(name)), &sets, None)
+    let l = dccsim::workflow::scenario::load(Some(&scenario(name)), &sets, None)
         .unwrap_or_else(|e| panic!("{e}"));
     let s = &l.scenario;
     let sys = s.system().expect("system scenario");
-    let r = dccsim::system::run::run(
+    let r = dccsim::models::system::run::run(
         &sys,
         s.scenario.seed,
         s.scenario.shards,
@@ -244,13 +244,13 @@ fn the_compromised_supplier_is_drawn_from_the_governance_weights() {
     for seed in 1..=40 {
         let sets = [SMALL.to_string(), format!("scenario.seed={seed}")];
         let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
-        let l = dccsim::scenario::load(
+        let l = dccsim::workflow::scenario::load(
             Some(&scenario("governance_draw")),
             &[sets[0].into(), sets[1].into()],
             None,
         )
         .unwrap();
-        let w = dccsim::system::world::World::new(
+        let w = dccsim::models::system::world::World::new(
             l.scenario.system().unwrap(),
             l.scenario.scenario.seed,
         );
@@ -274,11 +274,12 @@ fn the_compromised_supplier_is_drawn_from_the_governance_weights() {
 fn the_checker_flags_every_kind_of_violation() {
     use dccsim::crypto::gbcs::{Body, MessageKind};
     use dccsim::crypto::request::build_command;
-    use dccsim::system::checker::check;
-    use dccsim::system::timeline::TraceRec;
-    use dccsim::system::world::{Signer, World};
+    use dccsim::models::system::checker::check;
+    use dccsim::models::system::timeline::TraceRec;
+    use dccsim::models::system::world::{Signer, World};
     let l =
-        dccsim::scenario::load(Some(&scenario("mass_disconnect")), &[SMALL.into()], None).unwrap();
+        dccsim::workflow::scenario::load(Some(&scenario("mass_disconnect")), &[SMALL.into()], None)
+            .unwrap();
     let w = World::new(l.scenario.system().unwrap(), 5);
     let m = 0u32; // registered to supplier 0
     let sup = w.supplier_of(m);
@@ -332,13 +333,13 @@ fn the_checker_flags_every_kind_of_violation() {
                 TraceRec {
                     t_ns: 2,
                     meter: m,
-                    originator: dccsim::system::world::RECOVERY_ID,
+                    originator: dccsim::models::system::world::RECOVERY_ID,
                     counter: 5,
                     code: MessageKind::UpdateSecurityCredentials.code(),
                     bytes: Some(
                         build_command(
                             MessageKind::UpdateSecurityCredentials,
-                            dccsim::system::world::RECOVERY_ID,
+                            dccsim::models::system::world::RECOVERY_ID,
                             w.device_id(m),
                             5,
                             &Body::CredentialUpdate {

@@ -1,7 +1,7 @@
 //! Determinism: the same scenario and seed give the same results at any
 //! thread count (and, for the engine, any shard count).
 
-use dccsim::phold::{self, PholdParams};
+use dccsim::models::phold::{self, PholdParams};
 use std::path::Path;
 use std::process::Command;
 
@@ -60,7 +60,7 @@ fn result_files_byte_identical_at_1_and_2_threads() {
     let mut compared = 0;
     for entry in std::fs::read_dir(&a).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if dccsim::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
+        if dccsim::workflow::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
             continue;
         }
         let x = std::fs::read(a.join(&name)).unwrap();

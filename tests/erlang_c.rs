@@ -6,7 +6,7 @@ use dccsim::engine::rng::{exp_ns, StreamFamily};
 use dccsim::engine::{
     Ctx, EngineConfig, Event, Partition, RunLimits, ShardModel, SimTime, Simulation,
 };
-use dccsim::system::station::{erlang_c_mean_wait, Station};
+use dccsim::models::system::station::{erlang_c_mean_wait, Station};
 use rand::RngCore;
 
 const SOURCE: u32 = 0;

@@ -5,7 +5,7 @@
 use dccsim::grid::{aug_2019_deficit, simulate, GridParams};
 
 fn params() -> GridParams {
-    let t: toml::Table = dccsim::system::params::GB_DEFAULT.parse().unwrap();
+    let t: toml::Table = dccsim::models::system::params::GB_DEFAULT.parse().unwrap();
     t["grid"].clone().try_into().unwrap()
 }
 

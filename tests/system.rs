@@ -31,7 +31,7 @@ fn bau_small_full_crypto_is_identical_at_1_and_2_threads_and_consistent() {
     let mut compared = 0;
     for e in std::fs::read_dir(&a).unwrap() {
         let name = e.unwrap().file_name().into_string().unwrap();
-        if dccsim::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
+        if dccsim::workflow::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
             continue;
         }
         assert_eq!(

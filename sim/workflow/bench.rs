@@ -8,7 +8,7 @@
 //! outcomes), which must match exactly. Absolute speeds are recorded for
 //! information and never checked.
 
-use crate::phold::PholdParams;
+use crate::models::phold::PholdParams;
 use serde_json::{json, Map, Value};
 
 /// How a figure is checked against its baseline.
@@ -55,10 +55,10 @@ pub const SCALING_TOLERANCE: f64 = 0.5;
 fn system_figures(f: &mut Figures, prefix: &str, file: &str, sets: &[&str]) -> Result<(), String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let l = crate::scenario::load(Some(&path), &sets, None).map_err(|e| e.to_string())?;
+    let l = crate::workflow::scenario::load(Some(&path), &sets, None).map_err(|e| e.to_string())?;
     let sys = l.scenario.system().map_err(|(k, m)| format!("{k}: {m}"))?;
     let t = std::time::Instant::now();
-    let r = crate::system::run::run(
+    let r = crate::models::system::run::run(
         &sys,
         l.scenario.scenario.seed,
         l.scenario.scenario.shards,
@@ -135,8 +135,8 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
     let mut speedups = Vec::new();
     let mut one = serde_json::Value::Null;
     for _ in 0..3 {
-        one = crate::bench_phold::bench_phold(&p, 1, 64, 1, false);
-        let two = crate::bench_phold::bench_phold(&p, 1, 64, 2, true);
+        one = crate::models::phold::bench::bench_phold(&p, 1, 64, 1, false);
+        let two = crate::models::phold::bench::bench_phold(&p, 1, 64, 2, true);
         ratios.push(one["ratio_vs_baseline"].as_f64().unwrap_or(0.0));
         speedups.push(
             two["events_per_s"].as_f64().unwrap_or(0.0)

@@ -3,8 +3,15 @@
 //! folders, one-page reports, and regression benchmarks.
 
 pub mod bench;
+pub mod cli;
 pub mod compare;
+pub mod perf;
+pub mod plot;
+pub mod progress;
 pub mod report;
+pub mod results;
+pub mod run;
+pub mod scenario;
 pub mod sweep;
 
 use serde_json::Value;

@@ -25,7 +25,7 @@ pub fn report(dir: &Path) -> Result<PathBuf, String> {
             dir.display()
         ));
     }
-    let plots = crate::plot::plot_all(dir).map_err(|e| e.to_string())?;
+    let plots = crate::workflow::plot::plot_all(dir).map_err(|e| e.to_string())?;
     let mut r = format!(
         "# {}\n\n{} meters, crypto `{}`, seed {}, stopped: {} after {:.1} simulated hours; status: {}.\n\nReproduce: `{}`\n\n",
         m["scenario_name"].as_str().unwrap_or("dccsim run"),
@@ -102,7 +102,7 @@ pub fn report(dir: &Path) -> Result<PathBuf, String> {
         r.push_str(&format!("![{p}]({p})\n\n"));
     }
     let path = dir.join("report.md");
-    crate::results::write_atomic(&path, r.as_bytes())
+    crate::workflow::results::write_atomic(&path, r.as_bytes())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }

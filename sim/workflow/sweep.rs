@@ -8,8 +8,8 @@
 //! deviation and a 95% confidence interval (Student t). Nothing in it
 //! depends on `--threads`.
 
-use crate::run::RunOptions;
-use crate::scenario::{self, ScenarioError};
+use crate::workflow::run::RunOptions;
+use crate::workflow::scenario::{self, ScenarioError};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,7 +65,7 @@ pub fn parse_vary(s: &str) -> Result<Vary, String> {
 
 /// The seed of replication `r`.
 pub fn replication_seed(root: u64, r: u32) -> u64 {
-    crate::system::world::hash_parts(&[root, 0x0053_5745_4550, r as u64]) >> 1
+    crate::models::system::world::hash_parts(&[root, 0x0053_5745_4550, r as u64]) >> 1
 }
 
 /// What a sweep needs.
@@ -190,7 +190,7 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
                     threads: 1,
                     quiet: true,
                 };
-                match crate::run::run(l, &opts, None) {
+                match crate::workflow::run::run(l, &opts, None) {
                     Ok(o) => {
                         let s = std::fs::read(o.dir.join("summary.json"))
                             .ok()
@@ -244,7 +244,7 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
         }
     }
     let path = spec.out.join("sweep.csv");
-    crate::results::write_atomic(&path, csv.as_bytes())?;
-    crate::plot::plot_all(spec.out).map_err(|e| std::io::Error::other(e.to_string()))?;
+    crate::workflow::results::write_atomic(&path, csv.as_bytes())?;
+    crate::workflow::plot::plot_all(spec.out).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(path)
 }

@@ -1,6 +1,6 @@
 //! `dccsim bench phold`: the engine against a sequential binary heap, same workload.
 
-use crate::phold::{self, baseline, PholdParams};
+use crate::models::phold::{self, baseline, PholdParams};
 use serde_json::json;
 
 /// Runs the engine (and, unless `skip_baseline`, the heap baseline) and
@@ -33,7 +33,7 @@ pub fn bench_phold(
         "wall_s": eng.run_wall_s,
         "events_per_s": eps,
         "queue_bytes_at_end": eng.queue_bytes,
-        "peak_rss_bytes_so_far": crate::perf::peak_rss_bytes(),
+        "peak_rss_bytes_so_far": crate::workflow::perf::peak_rss_bytes(),
     });
     if !skip_baseline {
         let base = baseline::run(p, seed);

@@ -12,6 +12,7 @@
 //! same events.
 
 pub mod baseline;
+pub mod bench;
 
 use crate::engine::rng::{below_u32, exp_ns, StreamFamily};
 use crate::engine::{

@@ -54,7 +54,7 @@ fn svg(
         f(root.clone())?;
         root.present().map_err(draw_err)?;
     }
-    crate::results::write_atomic(&dir.join(name), text.as_bytes()).map_err(|source| {
+    crate::workflow::results::write_atomic(&dir.join(name), text.as_bytes()).map_err(|source| {
         PlotError::Io {
             path: dir.join(name).display().to_string(),
             source,
@@ -152,7 +152,10 @@ fn latency_cdf(dir: &Path) -> Result<String, PlotError> {
             continue;
         };
         // End-to-end files only (per-hop files have a hop suffix).
-        if crate::system::model::HOPS.iter().any(|h| kind.ends_with(h)) {
+        if crate::models::system::model::HOPS
+            .iter()
+            .any(|h| kind.ends_with(h))
+        {
             continue;
         }
         let pts: Vec<(f64, f64)> = parse_hgrm(&read(dir, &name)?)

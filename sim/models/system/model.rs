@@ -967,7 +967,7 @@ impl SystemShard {
                 }
                 // The household notices and calls its supplier.
                 let call = exp_ns(
-                    crate::system::world::hash_parts(&[w.seed, job.id, job.meter as u64]),
+                    crate::models::system::world::hash_parts(&[w.seed, job.id, job.meter as u64]),
                     w.sc.parameters.soc.customer_call_mean_min * 60e3 * MS,
                 )
                 .max(w.sc.parameters.lookahead_ns());

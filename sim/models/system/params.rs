@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The built-in default parameter set.
-pub const GB_DEFAULT: &str = include_str!("../../models/gb_default.toml");
+pub const GB_DEFAULT: &str = include_str!("../../../models/gb_default.toml");
 
 /// A parameter set; see `models/gb_default.toml` for each value's source.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -8,13 +8,13 @@
 
 mod locate;
 
-use crate::phold::PholdParams;
+use crate::models::phold::PholdParams;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The built-in default scenario, used by `dccsim run` with no file.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/mass_disconnect.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/mass_disconnect.toml");
 /// The name shown for the built-in scenario in messages.
 pub const DEFAULT_SCENARIO_NAME: &str = "<built-in default: scenarios/mass_disconnect.toml>";
 
@@ -27,22 +27,26 @@ pub struct Scenario {
     /// Parameters of the PHOLD engine benchmark model (when `scenario.model = "phold"`).
     pub phold: Option<PholdParams>,
     /// The fleet (system model).
-    pub fleet: Option<crate::system::params::Fleet>,
+    pub fleet: Option<crate::models::system::params::Fleet>,
     /// Run length (system model).
-    pub run: Option<crate::system::params::RunSpec>,
+    pub run: Option<crate::models::system::params::RunSpec>,
     /// Crypto mode (system model).
-    pub crypto: Option<crate::system::params::CryptoSpec>,
+    pub crypto: Option<crate::models::system::params::CryptoSpec>,
     /// Overrides of the chosen parameter set (system model).
     pub parameters: Option<toml::Table>,
     /// The attack (system model), if any.
-    pub attack: Option<crate::system::attack::AttackSpec>,
+    pub attack: Option<crate::models::system::attack::AttackSpec>,
 }
 
 impl Scenario {
     /// The system model's checked view: the parameter set with this
     /// scenario's overrides merged in. Errors name the key.
-    pub fn system(&self) -> Result<crate::system::params::SystemScenario, (String, String)> {
-        use crate::system::params::{CryptoSpec, Params, RunSpec, SystemScenario, GB_DEFAULT};
+    pub fn system(
+        &self,
+    ) -> Result<crate::models::system::params::SystemScenario, (String, String)> {
+        use crate::models::system::params::{
+            CryptoSpec, Params, RunSpec, SystemScenario, GB_DEFAULT,
+        };
         let set = self
             .scenario
             .parameter_set

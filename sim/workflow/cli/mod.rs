@@ -10,9 +10,9 @@
 //! | 3 | refused: the run would not fit in available memory |
 //! | 130 | interrupted (Ctrl-C); results written and marked partial |
 
-use crate::phold::PholdParams;
-use crate::run::{RunError, RunOptions};
-use crate::scenario;
+use crate::models::phold::PholdParams;
+use crate::workflow::run::{RunError, RunOptions};
+use crate::workflow::scenario;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -243,7 +243,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                     let text = serde_json::to_string_pretty(&v).expect("serialisable") + "\n";
                     print!("{text}");
                     if let Some(p) = json {
-                        if let Err(e) = crate::results::write_atomic(&p, text.as_bytes()) {
+                        if let Err(e) = crate::workflow::results::write_atomic(&p, text.as_bytes())
+                        {
                             eprintln!("error: {}: {e}", p.display());
                             return EXIT_FAILED;
                         }
@@ -259,7 +260,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
         Command::Bench(BenchCommand::Check { baseline, current }) => {
             cmd_bench_check(&baseline, current.as_deref())
         }
-        Command::Plot { results } => match crate::plot::plot_all(&results) {
+        Command::Plot { results } => match crate::workflow::plot::plot_all(&results) {
             Ok(files) => {
                 for f in files {
                     println!("{}", results.join(f).display());
@@ -280,7 +281,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                     l.scenario.scenario.model,
                     l.scenario.scenario.seed,
                     &l.sha256[..16],
-                    crate::run::memory_estimate_bytes(&l) as f64 / (1u64 << 30) as f64
+                    crate::workflow::run::memory_estimate_bytes(&l) as f64 / (1u64 << 30) as f64
                 );
                 EXIT_OK
             }
@@ -318,7 +319,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                 eprintln!("error: bench phold: --threads and --shards must be at least 1");
                 return EXIT_BAD_INPUT;
             }
-            let v = crate::bench_phold::bench_phold(&p, a.seed, a.shards, a.threads, a.no_baseline);
+            let v = crate::models::phold::bench::bench_phold(
+                &p,
+                a.seed,
+                a.shards,
+                a.threads,
+                a.no_baseline,
+            );
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             EXIT_OK
         }
@@ -440,7 +447,7 @@ fn cmd_compare(a: &std::path::Path, b: &std::path::Path, out: Option<PathBuf>) -
     );
     for (name, text) in [("compare.csv", compare::to_csv(&rows)), ("compare.md", md)] {
         if let Err(e) = std::fs::create_dir_all(&out)
-            .and_then(|_| crate::results::write_atomic(&out.join(name), text.as_bytes()))
+            .and_then(|_| crate::workflow::results::write_atomic(&out.join(name), text.as_bytes()))
         {
             eprintln!("error: {}: {e}", out.join(name).display());
             return EXIT_FAILED;
@@ -551,7 +558,7 @@ fn cmd_run(a: RunArgs) -> i32 {
             opts.out.display()
         );
     }
-    match crate::run::run(&loaded, &opts, Some(&flag)) {
+    match crate::workflow::run::run(&loaded, &opts, Some(&flag)) {
         Ok(o) => {
             if !a.quiet {
                 println!("{}", o.human);

@@ -1,8 +1,8 @@
 //! `dccsim run`: a scenario from file to results folder.
 
-use crate::phold;
-use crate::results::ResultsDir;
-use crate::scenario::Loaded;
+use crate::models::phold;
+use crate::workflow::results::ResultsDir;
+use crate::workflow::scenario::Loaded;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -63,7 +63,7 @@ pub fn memory_estimate_bytes(l: &Loaded) -> u64 {
 /// Refuses a run whose memory estimate exceeds what the machine has available.
 pub fn check_fits(l: &Loaded) -> Result<u64, RunError> {
     let need = memory_estimate_bytes(l);
-    if let Some(avail) = crate::perf::available_memory_bytes() {
+    if let Some(avail) = crate::workflow::perf::available_memory_bytes() {
         if need > avail / 10 * 9 {
             return Err(RunError::TooBig(format!(
                 "this run needs about {:.1} GiB of memory but only {:.1} GiB is available; reduce the fleet or event counts",
@@ -96,7 +96,7 @@ pub fn run(
         .as_ref()
         .expect("checked: the phold model has parameters");
     let t0 = std::time::Instant::now();
-    let bar = crate::progress::Bar::new(opts.quiet);
+    let bar = crate::workflow::progress::Bar::new(opts.quiet);
     let r = phold::run_observed(
         p,
         s.scenario.seed,
@@ -171,9 +171,9 @@ fn run_system(
         source,
     };
     let sys = s.system().expect("checked when the scenario was loaded");
-    let bar = crate::progress::Bar::new(opts.quiet);
+    let bar = crate::workflow::progress::Bar::new(opts.quiet);
     let t0 = std::time::Instant::now();
-    let r = crate::system::run::run(
+    let r = crate::models::system::run::run(
         &sys,
         s.scenario.seed,
         s.scenario.shards,
@@ -193,7 +193,8 @@ fn run_system(
         .map_err(io)?;
     dir.write_bytes("timeline.csv", r.timeline.as_bytes())
         .map_err(io)?;
-    let plots = crate::plot::plot_all(dir.path()).map_err(|e| io(std::io::Error::other(e)))?;
+    let plots =
+        crate::workflow::plot::plot_all(dir.path()).map_err(|e| io(std::io::Error::other(e)))?;
     for p in &plots {
         dir.record(p);
     }
@@ -291,7 +292,7 @@ fn finish(
         "run_wall_s": run_s,
         "events_per_s": events as f64 / run_s.max(1e-9),
         "threads": opts.threads,
-        "peak_rss_bytes": crate::perf::peak_rss_bytes(),
+        "peak_rss_bytes": crate::workflow::perf::peak_rss_bytes(),
         "memory_estimate_bytes": need,
     });
     let mut perf = perf;
