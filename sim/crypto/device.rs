@@ -100,6 +100,21 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// Every reason, in result-file order.
+    pub const ALL: [Reject; 11] = [
+        Reject::Malformed,
+        Reject::WrongRecipient,
+        Reject::NotACommand,
+        Reject::BadMac,
+        Reject::Replay,
+        Reject::MissingSignature,
+        Reject::WrongOriginator,
+        Reject::BadSignature,
+        Reject::BadCredentialUpdate,
+        Reject::BadFirmwareSignature,
+        Reject::TooManyOriginators,
+    ];
+
     /// Stable snake-case name for result files.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -1,25 +1,35 @@
-//! The smart-metering system model (in progress).
+//! The smart-metering system model: DCC users (suppliers, network
+//! operators, other users), the DSP (Data Service Provider) with the ACB
+//! (access control broker), three CSPs (communications service providers,
+//! one per region) and their WAN (wide-area network), the meters
+//! (communications hub with an electricity meter, ESME, or gas meter,
+//! GSME), the DCC's SOC (security operations centre), and an attacker,
+//! on top of the engine.
 //!
-//! This module will hold the whole system of DESIGN.md section 2 on top of
-//! the engine: DCC users, the DSP (Data Service Provider) with its worker
-//! pools and anomaly detection, the ACB (access control broker), the CSPs'
-//! (communications service providers') WAN links, communications hubs, the
-//! HAN (home area network), and electricity and gas meters (ESME, GSME).
+//! The folder shows the model:
 //!
-//! So far it holds the parts every component is built from:
-//!
-//! * [`station`]: a multi-server FIFO queue (a DSP worker pool, a CSP's
-//!   link capacity) with utilisation, queue-length and waiting-time figures,
-//!   validated against the Erlang C formula (`tests/erlang_c.rs`);
-//! * [`latency`]: HDR latency histograms and their `.hgrm` percentile files.
+//! * leaves: [`msg`] (the messages and the job a request is), [`world`]
+//!   (the fixed cast and its keys), [`params`] (parameters and the
+//!   scenario's tables), [`attack`] (the `[attack]` table), [`governance`]
+//!   (assurance inputs and risk weights), [`stats`], [`timeline`],
+//!   [`station`] (a multi-server FIFO queue validated against Erlang C),
+//!   [`latency`] (HDR histograms);
+//! * [`parties`]: one module per party, each owning its state and handlers;
+//! * [`env`]: the narrow context a handler gets; [`shard`]: the shard that
+//!   owns the parties and dispatches events to them;
+//! * [`run`]: a run in named steps; [`checker`]: the independent checker.
 
 pub mod attack;
 pub mod checker;
+pub mod env;
+pub mod governance;
 pub mod latency;
-pub mod model;
-pub mod ops;
+pub mod msg;
 pub mod params;
+pub mod parties;
 pub mod run;
+pub mod shard;
 pub mod station;
+pub mod stats;
 pub mod timeline;
 pub mod world;

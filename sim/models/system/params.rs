@@ -21,19 +21,7 @@ pub struct Params {
     pub soc: Soc,
     pub response: Response,
     pub grid: crate::grid::GridParams,
-    pub governance: Governance,
-}
-
-/// Risk weights of governance inputs (drawing the compromised user).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
-pub struct Governance {
-    pub weight_approved: f64,
-    pub weight_approved_with_conditions: f64,
-    pub weight_deferred: f64,
-    pub weight_not_certified: f64,
-    pub weight_per_third_party: f64,
+    pub governance: super::governance::Governance,
 }
 
 /// Share of meters per CSP region.
@@ -163,6 +151,46 @@ pub struct Response {
     pub firmware_fix: bool,
     pub firmware_updates_per_s: f64,
     pub firmware_airtime_ms: f64,
+}
+
+/// One CSP region's WAN figures, gathered from the `north_*`, `central_*`
+/// and `south_*` keys of [`Csp`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegionWan {
+    /// Transmissions the region's CSP carries at once.
+    pub concurrent: u32,
+    /// Median one-way WAN latency, milliseconds.
+    pub wan_median_ms: f64,
+    /// Probability a transmission is lost.
+    pub loss: f64,
+}
+
+impl Csp {
+    /// Region `r`'s figures (0 north, 1 central, 2 south).
+    pub fn region(&self, r: usize) -> RegionWan {
+        let [concurrent, wan_median_ms, loss] = [
+            [
+                self.north_concurrent as f64,
+                self.north_wan_median_ms,
+                self.north_loss,
+            ],
+            [
+                self.central_concurrent as f64,
+                self.central_wan_median_ms,
+                self.central_loss,
+            ],
+            [
+                self.south_concurrent as f64,
+                self.south_wan_median_ms,
+                self.south_loss,
+            ],
+        ][r];
+        RegionWan {
+            concurrent: concurrent as u32,
+            wan_median_ms,
+            loss,
+        }
+    }
 }
 
 impl Params {
@@ -386,7 +414,7 @@ pub struct Fleet {
     pub supplier_shares: Vec<f64>,
     /// Governance: each user's assurance outcome (suppliers first); empty: all approved.
     #[serde(default)]
-    pub assurance: Vec<super::attack::Assurance>,
+    pub assurance: Vec<super::governance::Assurance>,
     /// Governance: whether each user is ISO 27001 certified (else only compliant); empty: all certified.
     #[serde(default)]
     pub iso27001_certified: Vec<bool>,

@@ -1,9 +1,10 @@
 //! The fixed cast of a system run: who is which entity, and the keys every
 //! party holds (derived from the seed). Shared read-only by all shards.
 
-use super::attack::{draw_weighted, risk_weight, Assurance, AttackSpec};
+use super::attack::AttackSpec;
+use super::governance::{draw_weighted, risk_weight, Assurance};
 use super::params::SystemScenario;
-use crate::crypto::gbcs::MessageKind;
+use crate::crypto::gbcs::{Body, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
 use crate::crypto::registry::{fingerprint, KeyFp};
@@ -142,7 +143,7 @@ pub struct World {
     /// Expected critical alerts per SOC (security operations centre) window.
     pub expected_critical_alerts: f64,
     /// Firmware bodies: the manufacturer's fix, and one signed by the attacker.
-    pub firmware_bodies: [crate::crypto::gbcs::Body; 2],
+    pub firmware_bodies: [Body; 2],
     /// Clock seconds (since midnight) at simulated time 0.
     pub clock0_s: f64,
     /// Fingerprints of each user's command keys (generation 0 and 1).
@@ -255,7 +256,7 @@ impl World {
         });
         let manufacturer = derive_key(seed, KeyRole::Manufacturer, MANUFACTURER as u64);
         let attacker_key = pair(derive_key(seed, KeyRole::UserCommandSigning, 0xA77A_C4E2));
-        let firmware_bodies = super::ops::make_firmware_bodies(&manufacturer, &attacker_key.0);
+        let firmware_bodies = make_firmware_bodies(&manufacturer, &attacker_key.0);
         let mut w = World {
             policy,
             seed,
@@ -485,6 +486,61 @@ impl World {
         derive_key(self.seed, KeyRole::DeviceSigning, self.device_id(m))
     }
 
+    /// The `[start, end)` of the scenario's attack or fault of `kind`, nanoseconds.
+    pub fn attack_window(&self, kind: super::attack::AttackKind) -> Option<(u64, u64)> {
+        let a = self.attack.as_ref().filter(|a| a.kind == kind)?;
+        let start = self.attack_start_ns()?;
+        Some((start, start + crate::engine::time::secs_to_ns(a.duration_s)))
+    }
+
+    /// The body a command carries: a credential update installs supplier
+    /// `meter`'s replacement key; a firmware command carries the
+    /// manufacturer's image (or, if not `firmware_genuine`, the attacker's).
+    pub fn command_body(&self, msg: MessageKind, meter: u32, firmware_genuine: bool) -> Body {
+        match msg {
+            MessageKind::UpdateSecurityCredentials => {
+                let s = self.supplier_of(meter);
+                Body::CredentialUpdate {
+                    slot: crate::crypto::device::AnchorSlot::Supplier as u8,
+                    owner: self.user_id(s),
+                    key: self.user_command_keys[s as usize][1]
+                        .0
+                        .public()
+                        .to_uncompressed(),
+                }
+            }
+            MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {
+                self.firmware_bodies[usize::from(!firmware_genuine)].clone()
+            }
+            _ => Body::Plain,
+        }
+    }
+
+    /// The signed service-request bytes of request `id` (when the crypto
+    /// mode runs cryptography for it), signed by `key`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_bytes(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        claimed: u32,
+        meter: u32,
+        counter: u64,
+        key: &SigningKey,
+    ) -> Option<Box<[u8]>> {
+        self.policy.runs_crypto(id).then(|| {
+            crate::crypto::request::ServiceRequest {
+                kind: msg,
+                user: self.user_id(claimed),
+                target: self.device_id(meter),
+                counter,
+                body: Vec::new(),
+            }
+            .encode_signed(key)
+            .into_boxed_slice()
+        })
+    }
+
     /// The GBCS message kind a request becomes.
     pub fn message_kind(kind: ReqKind, variant: u8) -> MessageKind {
         match kind {
@@ -502,9 +558,138 @@ impl World {
     }
 }
 
+/// The two firmware bodies a run uses: the manufacturer's fix, and an image
+/// signed by the attacker's own key.
+fn make_firmware_bodies(manufacturer: &SigningKey, attacker: &SigningKey) -> [Body; 2] {
+    use sha2::{Digest, Sha256};
+    let image_hash: [u8; 32] = Sha256::digest(b"dccsim emergency firmware v2").into();
+    let signed = crate::crypto::gbcs::firmware_signed_bytes(MANUFACTURER, 2, &image_hash);
+    let body = |k: &SigningKey| Body::Firmware {
+        manufacturer: MANUFACTURER,
+        version: 2,
+        image_hash,
+        signature: k.sign(&signed),
+    };
+    [body(manufacturer), body(attacker)]
+}
+
 /// 64 well-mixed bits from a list of words (a fixed function of them).
 pub fn hash_parts(parts: &[u64]) -> u64 {
     parts.iter().fold(0x243F_6A88_85A3_08D3u64, |h, &p| {
         crate::engine::event::mix64(h ^ crate::engine::event::mix64(p))
     })
+}
+
+/// What an attacker holds, and the public facts of the cast it can know:
+/// the only view of the [`World`] the attacker's code is given. Keys the
+/// scenario does not hand over are out of reach by construction (the world
+/// is a private field), so the attacker signs with its own key and MACs
+/// with its own key-agreement key where it lacks the victim's or the ACB's.
+pub struct Holdings<'a> {
+    w: &'a World,
+    spec: &'a AttackSpec,
+}
+
+impl<'a> Holdings<'a> {
+    /// The holdings of the scenario's attack (`None` without one).
+    pub fn of(w: &'a World) -> Option<Self> {
+        w.attack.as_ref().map(|spec| Holdings { w, spec })
+    }
+
+    /// The attack as the scenario states it.
+    pub fn spec(&self) -> &AttackSpec {
+        self.spec
+    }
+
+    /// Model parameters (public: link delays, the lookahead).
+    pub fn params(&self) -> &super::params::Params {
+        &self.w.sc.parameters
+    }
+
+    /// When the attack starts, nanoseconds.
+    pub fn start_ns(&self) -> u64 {
+        self.w.attack_start_ns().unwrap_or(0)
+    }
+
+    /// How many meters user `u` addresses (public registration data).
+    pub fn meters_of(&self, u: u32) -> u32 {
+        self.w.meters_of(u)
+    }
+
+    /// The `k`-th meter of user `u`.
+    pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
+        self.w.nth_meter_of(u, k)
+    }
+
+    /// The DSP's entity (the DCC user gateway).
+    pub fn dsp(&self) -> EntityId {
+        self.w.dsp
+    }
+
+    /// The CSP entity serving meter `m` (where a WAN injection enters).
+    pub fn csp_of_meter(&self, m: u32) -> EntityId {
+        self.w.csp0 + self.w.region_of(m) as u32
+    }
+
+    /// Who signs the command of a request of kind `msg`: the victim's
+    /// command key if held, else the attacker's own; nobody for non-critical ones.
+    pub fn signer(&self, msg: MessageKind) -> Signer {
+        if !msg.is_critical() {
+            Signer::None
+        } else if self.spec.command_key {
+            Signer::User(self.spec.victim, 0)
+        } else {
+            Signer::Attacker
+        }
+    }
+
+    /// The service request bytes of `id`, signed with the victim's
+    /// request-signing key if the attacker holds its DCC access, else its own.
+    pub fn request_bytes(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+    ) -> Option<Box<[u8]>> {
+        let key = if self.spec.user_access {
+            &self.w.user_request_keys[self.spec.victim as usize][0].0
+        } else {
+            &self.w.attacker_key.0
+        };
+        self.w
+            .request_bytes(id, msg, self.spec.victim, meter, counter, key)
+    }
+
+    /// A whole device command made by the attacker for the WAN: signed by
+    /// [`Holdings::signer`], MAC'd with the ACB's secret if it holds the
+    /// ACB's key, else with one of its own (when crypto runs for `id`).
+    pub fn wan_command(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+    ) -> Option<Box<[u8]>> {
+        let w = self.w;
+        w.policy.runs_crypto(id).then(|| {
+            let z = if self.spec.acb_key {
+                w.acb_secret(meter)
+            } else {
+                w.attacker_secret(meter)
+            };
+            let signer = self.signer(msg);
+            crate::crypto::request::build_command(
+                msg,
+                w.originator(signer, self.spec.victim),
+                w.device_id(meter),
+                counter,
+                &w.command_body(msg, meter, firmware_genuine),
+                w.signing_key(signer),
+                Some(&z),
+            )
+            .into_boxed_slice()
+        })
+    }
 }

@@ -152,9 +152,9 @@ fn latency_cdf(dir: &Path) -> Result<String, PlotError> {
             continue;
         };
         // End-to-end files only (per-hop files have a hop suffix).
-        if crate::models::system::model::HOPS
+        if crate::models::system::stats::Hop::ALL
             .iter()
-            .any(|h| kind.ends_with(h))
+            .any(|h| kind.ends_with(h.as_str()))
         {
             continue;
         }

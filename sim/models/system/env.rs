@@ -1,0 +1,108 @@
+//! What a party's handler sees besides its own state: its random stream,
+//! the shard's timeline, and the engine's context; and the link delays
+//! every party draws from its own stream.
+
+use super::msg::Msg;
+use super::params::Params;
+use super::timeline::{Col, Timeline};
+use crate::engine::rng::{exp_ns, open01, StreamFamily};
+use crate::engine::{Ctx, EntityId, SimTime};
+use rand::RngCore;
+
+/// Nanoseconds per millisecond (model parameters are in milliseconds).
+pub const NS_PER_MS: f64 = 1e6;
+
+/// The random stream of the entity handling an event: named "system",
+/// keyed by the entity, continued from the entity's stored word position.
+pub struct Draws<'a> {
+    family: &'a StreamFamily,
+    entity: EntityId,
+    /// `None` for entities that never draw (meters).
+    pos: Option<&'a mut u64>,
+}
+
+impl<'a> Draws<'a> {
+    /// The stream of `entity`, at the position `pos` (advanced by every draw).
+    pub fn new(family: &'a StreamFamily, entity: EntityId, pos: Option<&'a mut u64>) -> Self {
+        Draws {
+            family,
+            entity,
+            pos,
+        }
+    }
+
+    /// 64 random bits.
+    pub fn bits(&mut self) -> u64 {
+        let pos = self
+            .pos
+            .as_deref_mut()
+            .expect("this entity has no random stream");
+        let mut r = self.family.at(self.entity as u64, *pos);
+        let x = r.next_u64();
+        *pos = r.get_word_pos() as u64;
+        x
+    }
+
+    /// A uniform number in (0, 1).
+    pub fn open01(&mut self) -> f64 {
+        open01(self.bits())
+    }
+
+    /// An exponential delay with the given mean in milliseconds, nanoseconds.
+    pub fn exp_ms(&mut self, mean_ms: f64) -> u64 {
+        exp_ns(self.bits(), mean_ms * NS_PER_MS)
+    }
+
+    /// The user link's delay (user to DSP and back): a minimum plus an exponential.
+    pub fn user_link_ns(&mut self, p: &Params) -> u64 {
+        (p.user_link.min_ms * NS_PER_MS) as u64 + self.exp_ms(p.user_link.mean_extra_ms)
+    }
+
+    /// The DSP-CSP link's delay.
+    pub fn dsp_to_csp_ns(&mut self, p: &Params) -> u64 {
+        (p.dsp.to_csp_min_ms * NS_PER_MS) as u64 + self.exp_ms(p.dsp.to_csp_mean_extra_ms)
+    }
+
+    /// A lognormal WAN latency in region `r`, at least the lookahead.
+    pub fn wan_ns(&mut self, p: &Params, r: usize) -> u64 {
+        let median = p.csp.region(r).wan_median_ms;
+        // Box-Muller from two draws.
+        let (a, b) = (self.open01(), self.open01());
+        let z = (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos();
+        let ms = median * (p.csp.wan_sigma * z).exp();
+        ((ms * NS_PER_MS) as u64).max(p.lookahead_ns())
+    }
+}
+
+/// A handler's context: its stream, the timeline, the engine.
+pub struct Env<'a, 'c> {
+    /// The handling entity's random stream.
+    pub rng: Draws<'a>,
+    /// The shard's per-second counters.
+    pub timeline: &'a mut Timeline,
+    /// The engine: time, sends.
+    pub ctx: &'a mut Ctx<'c, Msg>,
+}
+
+impl Env<'_, '_> {
+    /// Simulated time now.
+    pub fn now(&self) -> SimTime {
+        self.ctx.now()
+    }
+
+    /// Adds `delta` to a timeline column at the current second.
+    pub fn count(&mut self, c: Col, delta: i64) {
+        let now = self.ctx.now();
+        self.timeline.add(now, c, delta);
+    }
+
+    /// Sends `msg` to `target` after `delay_ns`.
+    pub fn send(&mut self, target: EntityId, delay_ns: u64, msg: Msg) {
+        self.ctx.send(target, delay_ns, msg);
+    }
+
+    /// Sends `msg` to the handling entity itself after `delay_ns`.
+    pub fn send_self(&mut self, delay_ns: u64, msg: Msg) {
+        self.ctx.send_self(delay_ns, msg);
+    }
+}

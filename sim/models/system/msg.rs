@@ -1,0 +1,291 @@
+//! The messages parties exchange, and the job a request (or alert) is as it
+//! moves through the system.
+//!
+//! ```text
+//!  user --Request--> DSP --Downlink--> CSP --Deliver--> meter
+//!   ^                 |  (workers)      |  (airtime,      | (HAN + processing)
+//!   +----Complete-----+<---Response-----+<----Uplink------+
+//!                     ^  |              ^
+//!                     |  +--Security--> SOC --Contain--> DSP --Contained--> supplier
+//!                     +--- alerts ------+ (raised per CSP region)
+//! ```
+//!
+//! DSP: Data Service Provider (with the ACB, access control broker). CSP:
+//! communications service provider (one per region). SOC: the DCC's
+//! security operations centre. HAN: home area network.
+
+use super::world::{ReqKind, Signer};
+use crate::crypto::gbcs::MessageKind;
+use crate::engine::EntityId;
+
+/// How a job ended, carried back to the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Outcome {
+    /// Executed (or, for an alert, delivered) and the response authenticated.
+    Ok = 0,
+    /// The DSP refused the request's signature.
+    DspBadSignature,
+    /// The DSP refused it: the user's role may not send it, or the meter is not the user's.
+    DspNotAuthorised,
+    /// Over the user's anomaly threshold: quarantined.
+    DspQuarantined,
+    /// The user is suspended (its credentials revoked).
+    DspUserSuspended,
+    /// The meter refused it (any reason but a replay).
+    MeterRefused,
+    /// The meter refused it as a replay.
+    Replay,
+    /// Lost on the WAN after every retry.
+    WanTimeout,
+    /// The meter's response did not authenticate at the DSP.
+    ResponseBadAuth,
+}
+
+impl Outcome {
+    /// Every outcome, in result-file order.
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Ok,
+        Outcome::DspBadSignature,
+        Outcome::DspNotAuthorised,
+        Outcome::DspQuarantined,
+        Outcome::DspUserSuspended,
+        Outcome::MeterRefused,
+        Outcome::Replay,
+        Outcome::WanTimeout,
+        Outcome::ResponseBadAuth,
+    ];
+
+    /// Stable snake-case name for result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::DspBadSignature => "dsp_bad_signature",
+            Outcome::DspNotAuthorised => "dsp_not_authorised",
+            Outcome::DspQuarantined => "dsp_quarantined",
+            Outcome::DspUserSuspended => "dsp_user_suspended",
+            Outcome::MeterRefused => "meter_refused",
+            Outcome::Replay => "replay",
+            Outcome::WanTimeout => "wan_timeout",
+            Outcome::ResponseBadAuth => "response_bad_auth",
+        }
+    }
+}
+
+/// Why a job exists (for results only: no decision reads it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Business-as-usual traffic.
+    Bau,
+    /// The attacker's.
+    Attack,
+    /// The legitimate supplier restoring supply.
+    Restore,
+    /// The anchor-replacement campaign.
+    Anchor,
+    /// The emergency firmware campaign.
+    Firmware,
+}
+
+/// The class of a job id (its top byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdClass {
+    /// A request of a [`ReqKind`] (business as usual, attack or recovery).
+    Request(ReqKind),
+    /// A device alert raised in a CSP region.
+    Alert,
+}
+
+/// A job's unique id: the class in the top byte, the creating entity in
+/// bits 40..56, the entity's own sequence number below. The id seeds the
+/// sampling decision of `crypto.mode = "sampled"` and the originator
+/// counter's low bits, so its layout is part of the results.
+pub fn job_id(class: IdClass, entity: EntityId, seq: u64) -> u64 {
+    let top = match class {
+        IdClass::Request(k) => k as u64,
+        IdClass::Alert => 0x80,
+    };
+    debug_assert!(entity < 1 << 16 && seq < 1 << 40);
+    top << 56 | (entity as u64) << 40 | seq
+}
+
+/// A request (or alert) and its timestamps as it moves through the system.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Unique id (see [`job_id`]).
+    pub id: u64,
+    /// The row of the summary it counts in.
+    pub kind: ReqKind,
+    /// The GBCS message it becomes.
+    pub msg: MessageKind,
+    /// The entity that receives the completion (for alerts: the CSP entity).
+    pub user: EntityId,
+    /// The user identity the request presents (index).
+    pub claimed: u32,
+    /// Which of the claimed user's credentials it presents (0 original, 1 reissued).
+    pub cred_gen: u8,
+    /// Who signs the device command.
+    pub signer: Signer,
+    /// Ground truth: the request's signature is the claimed user's.
+    pub request_genuine: bool,
+    /// Ground truth: the command carries the ACB's genuine MAC.
+    pub acb_mac: bool,
+    /// Ground truth: a firmware image in the command is the manufacturer's.
+    pub firmware_genuine: bool,
+    /// Why the job exists.
+    pub origin: Origin,
+    /// Meter index (not entity).
+    pub meter: u32,
+    /// The originator counter the command carries.
+    pub counter: u64,
+    /// Creation time, nanoseconds.
+    pub created_ns: u64,
+    /// Arrival at the DSP.
+    pub dsp_in_ns: u64,
+    /// Departure from the DSP towards the CSP.
+    pub dsp_out_ns: u64,
+    /// Arrival at the meter.
+    pub meter_in_ns: u64,
+    /// Departure from the meter.
+    pub meter_out_ns: u64,
+    /// WAN latency drawn for the uplink.
+    pub wan_up_ns: u64,
+    /// Transmission attempts so far.
+    pub attempts: u8,
+    /// How it ended (so far).
+    pub outcome: Outcome,
+    /// The message bytes when this job runs real cryptography.
+    pub bytes: Option<Box<[u8]>>,
+    /// The ACB's shared secret with the meter, kept by the DSP side from
+    /// building the command to checking the response (the ACB computes it
+    /// once per exchange, as it would cache it per device).
+    pub acb_z: Option<[u8; 32]>,
+}
+
+impl Job {
+    /// A fresh job with no hop times yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: u64,
+        kind: ReqKind,
+        msg: MessageKind,
+        user: EntityId,
+        claimed: u32,
+        meter: u32,
+        created_ns: u64,
+        origin: Origin,
+    ) -> Job {
+        Job {
+            id,
+            kind,
+            msg,
+            user,
+            claimed,
+            cred_gen: 0,
+            signer: Signer::None,
+            request_genuine: true,
+            acb_mac: true,
+            firmware_genuine: true,
+            origin,
+            meter,
+            counter: (created_ns << 6) | (id >> 56 & 0x3f),
+            created_ns,
+            dsp_in_ns: 0,
+            dsp_out_ns: 0,
+            meter_in_ns: 0,
+            meter_out_ns: 0,
+            wan_up_ns: 0,
+            attempts: 0,
+            outcome: Outcome::Ok,
+            bytes: None,
+            acb_z: None,
+        }
+    }
+}
+
+/// A security event for the SOC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityEvent {
+    /// The DSP quarantined a user's requests over a threshold.
+    Anomaly(u32),
+    /// A supplier reports disconnections it did not order.
+    CustomerReports(u32),
+    /// Critical device alerts over the SIEM volume rule in a region.
+    AlertVolume,
+}
+
+impl SecurityEvent {
+    /// Every kind's name, in [`SecurityEvent::index`] order.
+    pub const NAMES: [&'static str; 3] = ["anomaly", "customer_reports", "alert_volume"];
+
+    /// The event kind's index in [`SecurityEvent::NAMES`].
+    pub fn index(self) -> usize {
+        match self {
+            SecurityEvent::Anomaly(_) => 0,
+            SecurityEvent::CustomerReports(_) => 1,
+            SecurityEvent::AlertVolume => 2,
+        }
+    }
+}
+
+/// A supplier's recovery work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoveryStep {
+    /// Re-enable supply to a meter.
+    Enable(u32),
+    /// Send the next anchor replacement.
+    AnchorNext,
+    /// Send the next firmware image.
+    FirmwareNext,
+}
+
+/// Messages between entities.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A user's next request of one type.
+    Generate(ReqKind),
+    /// A CSP's next alert from its region.
+    AlertTick,
+    /// User to DSP.
+    Request(Job),
+    /// A DSP worker finished a job (request leg: `false`, response leg: `true`).
+    DspDone(Job, bool),
+    /// DSP to CSP.
+    Downlink(Job),
+    /// A CSP finished transmitting.
+    AirtimeDone(Job),
+    /// A CSP resends after a timeout.
+    Retry(Job),
+    /// CSP to meter.
+    Deliver(Job),
+    /// A meter finished processing.
+    MeterDone(Job),
+    /// Meter (or, for alerts, the CSP on its behalf) to CSP.
+    Uplink(Job),
+    /// CSP to DSP.
+    Response(Job),
+    /// DSP to user.
+    Complete(Job),
+    /// To the SOC.
+    Security(SecurityEvent),
+    /// An SOC analyst finished triaging an event raised at the given time (ns).
+    TriageDone(SecurityEvent, u64),
+    /// SOC to DSP: suspend this user and revoke its certificate.
+    Contain(u32),
+    /// DSP to supplier: you were contained; the meters disabled under your identity.
+    Contained(Vec<u32>),
+    /// A household without supply calls its supplier.
+    CustomerCall(u32),
+    /// A supplier's scheduled recovery step.
+    Recover(RecoveryStep),
+    /// The attacker's (or a compromised party's) next action.
+    AttackTick,
+}
+
+/// What the DSP's parallel prepare pass computed for a job.
+pub struct Prep {
+    /// Whether the request's or response's authentication verified.
+    pub ok: bool,
+    /// The device command built for a verified request, and the ACB secret it used.
+    pub command: Option<(Box<[u8]>, [u8; 32])>,
+}

@@ -1,0 +1,229 @@
+//! A CSP (communications service provider): one per region (north,
+//! central, south), carrying commands over its WAN (wide-area network) to
+//! communications hubs, and responses and alerts back.
+//!
+//! Downlink transmissions queue for the region's airtime capacity; each
+//! is lost with the region's loss probability (or a compromised CSP's drop
+//! share) and retried after a timeout up to a limit, after which the
+//! request ends as a WAN timeout. Delivered commands reach the meter after
+//! a lognormal WAN latency. The CSP also raises its region's device alerts
+//! as one Poisson stream, and a regional power cut raises many at once.
+
+use crate::crypto::gbcs::{Cra, MessageKind};
+use crate::engine::rng::exp_ns;
+use crate::engine::time::secs_to_ns;
+use crate::engine::{EntityId, SimTime};
+use crate::models::system::attack::AttackKind;
+use crate::models::system::env::{Env, NS_PER_MS};
+use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin, Outcome};
+use crate::models::system::parties::attacker::WanTap;
+use crate::models::system::station::Station;
+use crate::models::system::stats::Series;
+use crate::models::system::world::{Holdings, ReqKind, World};
+
+/// One region's CSP.
+pub struct Csp {
+    region: usize,
+    airtime: Station<Job>,
+    series: Series,
+    /// Alerts raised so far (their ids' sequence numbers).
+    alert_seq: u64,
+    /// A replaying attacker's recordings on this region's WAN.
+    tap: WanTap,
+}
+
+/// What the run's results take from a CSP.
+pub struct CspTotals {
+    /// Airtime utilisation.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub queue_len_max: u64,
+    /// Per-minute series.
+    pub series: Series,
+}
+
+impl Csp {
+    /// Region `region`'s CSP.
+    pub fn new(w: &World, region: usize) -> Self {
+        Csp {
+            region,
+            airtime: Station::new(w.sc.parameters.csp.region(region).concurrent),
+            series: Series::default(),
+            alert_seq: 0,
+            tap: WanTap::default(),
+        }
+    }
+
+    fn entity(&self, w: &World) -> EntityId {
+        w.csp0 + self.region as u32
+    }
+
+    /// A command to transmit (from the DSP, a retry, or injected on the WAN).
+    pub fn transmit(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        if let Some(h) = Holdings::of(w) {
+            self.tap.observe(&h, self.region, &job, now);
+        }
+        let air = airtime_ns(w, &job);
+        let started = self.airtime.arrive(now, job);
+        self.series.note(now, self.airtime.queue_len(), true);
+        if let Some(job) = started {
+            env.send_self(air, Msg::AirtimeDone(job));
+        }
+    }
+
+    /// A compromised CSP's drop probability and mean extra delay (ns) now.
+    fn tamper(&self, w: &World, now: SimTime) -> (f64, f64) {
+        match (w.attack_window(AttackKind::CspTamper), &w.attack) {
+            (Some((s, e)), Some(a))
+                if a.region as usize == self.region && now.0 >= s && now.0 < e =>
+            {
+                (a.drop_share, a.delay_mean_s * 1e9)
+            }
+            _ => (0.0, 0.0),
+        }
+    }
+
+    /// A transmission ended: lost (retry or time out) or on its way to the meter.
+    pub fn airtime_done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        if let Some((next, _)) = self.airtime.finish(now) {
+            env.send_self(airtime_ns(w, &next), Msg::AirtimeDone(next));
+        }
+        let p = &w.sc.parameters;
+        let loss = p.csp.region(self.region).loss;
+        job.attempts += 1;
+        let (drop, extra_ns) = self.tamper(w, now);
+        let lost = env.rng.open01() < loss || (drop > 0.0 && env.rng.open01() < drop);
+        if lost {
+            if job.attempts as u32 > p.csp.max_retries {
+                job.outcome = Outcome::WanTimeout;
+                // Nothing comes back from the meter: no response to authenticate.
+                job.bytes = None;
+                let d = env.rng.dsp_to_csp_ns(p);
+                env.send(w.dsp, d, Msg::Response(job));
+            } else {
+                env.send_self(secs_to_ns(p.csp.retry_timeout_s).max(1), Msg::Retry(job));
+            }
+            return;
+        }
+        let extra = if extra_ns > 0.0 {
+            exp_ns(env.rng.bits(), extra_ns)
+        } else {
+            0
+        };
+        let down = env.rng.wan_ns(p, self.region) + extra;
+        job.wan_up_ns = env.rng.wan_ns(p, self.region);
+        env.send(w.meter0 + job.meter, down, Msg::Deliver(job));
+    }
+
+    /// A response or alert from a meter goes on to the DSP.
+    pub fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        let d = env.rng.dsp_to_csp_ns(&w.sc.parameters);
+        env.send(w.dsp, d, Msg::Response(job));
+    }
+
+    /// The region's next device alert (one Poisson stream for the region).
+    pub fn alert_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
+        let r = self.region;
+        let n = (w.region_bounds[r + 1] - w.region_bounds[r]) as f64;
+        let t = &w.sc.parameters.traffic;
+        let rate = n * t.alerts_per_meter_day / 86_400.0;
+        if rate <= 0.0 || n == 0.0 {
+            return;
+        }
+        let gap = exp_ns(env.rng.bits(), 1e9 / rate).max(1);
+        env.send_self(gap, Msg::AlertTick);
+        let pick = env.rng.bits();
+        let meter = w.region_bounds[r] + (((pick >> 32) * n as u64) >> 32) as u32;
+        let critical = env.rng.open01() < t.critical_alert_share;
+        let now = env.now();
+        self.send_alert(w, meter, critical, now, 0, env);
+    }
+
+    /// A meter's alert (critical ones signed by the device, others MAC'd),
+    /// sent up the WAN after `delay_ns`.
+    fn send_alert(
+        &mut self,
+        w: &World,
+        meter: u32,
+        critical: bool,
+        now: SimTime,
+        delay_ns: u64,
+        env: &mut Env<'_, '_>,
+    ) {
+        let e = self.entity(w);
+        let seq = self.alert_seq;
+        self.alert_seq += 1;
+        let id = job_id(IdClass::Alert, e, seq);
+        let msg = if critical {
+            MessageKind::Alert
+        } else {
+            MessageKind::ReadInstantaneous
+        };
+        let created = now.0 + delay_ns;
+        let mut job = Job::new(id, ReqKind::Alert, msg, e, 0, meter, created, Origin::Bau);
+        job.meter_in_ns = created;
+        job.meter_out_ns = created;
+        job.bytes = w.policy.runs_crypto(id).then(|| {
+            let z = w.acb_secret(meter);
+            let cra = if critical { Cra::Alert } else { Cra::Response };
+            crate::crypto::device::device_message(
+                cra,
+                msg,
+                w.device_id(meter),
+                0,
+                seq,
+                || w.device_key(meter),
+                &z,
+            )
+            .into_boxed_slice()
+        });
+        let up = env.rng.wan_ns(&w.sc.parameters, self.region);
+        env.send_self(up + delay_ns, Msg::Uplink(job));
+    }
+
+    /// The scenario's action in this region now: a replaying attacker sends
+    /// what it recorded; a regional power cut makes meters raise alerts.
+    pub fn attack_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
+        let Some(a) = w.attack.as_ref() else {
+            return;
+        };
+        match a.kind {
+            AttackKind::Replay => self.tap.replay(a, w.attacker, env),
+            AttackKind::AlertStorm => {
+                let r = self.region;
+                let (lo, hi) = (w.region_bounds[r], w.region_bounds[r + 1]);
+                let n = ((hi - lo) as f64 * a.storm_share).round() as u64;
+                let span = (hi - lo) as u64;
+                let now = env.now();
+                for i in 0..n {
+                    let meter = lo + (i * span / n.max(1)) as u32;
+                    let delay = (env.rng.open01() * a.storm_spread_s * 1e9) as u64;
+                    self.send_alert(w, meter, true, now, delay, env);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Figures for the results at the end of the run.
+    pub fn totals(&mut self, end: SimTime) -> CspTotals {
+        CspTotals {
+            utilisation: self.airtime.utilisation(end),
+            queue_len_max: self.airtime.stats_at(end).queue_len_max,
+            series: std::mem::take(&mut self.series),
+        }
+    }
+}
+
+/// The airtime a transmission takes.
+fn airtime_ns(w: &World, job: &Job) -> u64 {
+    let p = &w.sc.parameters;
+    let ms = if job.msg == MessageKind::UpdateFirmware {
+        p.response.firmware_airtime_ms
+    } else {
+        p.csp.airtime_ms
+    };
+    ((ms * NS_PER_MS) as u64).max(1)
+}

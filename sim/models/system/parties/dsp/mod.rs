@@ -1,0 +1,325 @@
+//! The DSP (Data Service Provider) with the ACB (access control broker):
+//! the DCC's central request path.
+//!
+//! A request is checked in order: the user's certificate is not revoked,
+//! its signature verifies, the user's role may send this message and the
+//! meter is registered to it (identity and access management), and the
+//! user is under its anomaly thresholds. An accepted request becomes a
+//! device command (signed by its originator for critical commands, MAC'd
+//! by the ACB) that goes to the meter's CSP. Responses and alerts come
+//! back through the same worker pool and are authenticated. Signature
+//! checks and command building are pure, so a window's worth of them run
+//! in parallel in [`Dsp::prepare`] and are applied in key order.
+
+mod anomaly;
+
+use self::anomaly::{Raise, Security};
+use crate::crypto::ecdsa::hash_to_scalar;
+use crate::crypto::gbcs::{self, Cra, MessageKind};
+use crate::crypto::mac::{derive_mac_key, mac_ok, MacMode};
+use crate::crypto::mode::CryptoCounters;
+use crate::crypto::request::{build_command, role_may_send, ServiceRequest};
+use crate::engine::{Event, SimTime};
+use crate::models::system::attack::AttackKind;
+use crate::models::system::env::Env;
+use crate::models::system::msg::{Job, Msg, Outcome, Prep, SecurityEvent};
+use crate::models::system::station::Station;
+use crate::models::system::stats::{KindStats, Series};
+use crate::models::system::timeline::Col;
+use crate::models::system::world::{kind_index, ReqKind, World};
+
+/// The DSP: its worker pool, security state and figures.
+pub struct Dsp {
+    workers: Station<(Job, bool)>,
+    security: Security,
+    /// Alerts that ended at the DCC.
+    alerts: KindStats,
+    series: Series,
+    crypto: CryptoCounters,
+}
+
+/// What the run's results take from the DSP.
+pub struct DspTotals {
+    /// Worker utilisation.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub queue_len_max: u64,
+    /// Per-minute series.
+    pub series: Series,
+    /// Alerts that ended at the DCC.
+    pub alerts: KindStats,
+    /// Crypto decisions.
+    pub crypto: CryptoCounters,
+    /// When each user was contained.
+    pub contained_at_ns: Vec<Option<u64>>,
+}
+
+impl Dsp {
+    /// The DSP of a world.
+    pub fn new(w: &World) -> Self {
+        Dsp {
+            workers: Station::new(w.sc.parameters.dsp.workers),
+            security: Security::new(w.users),
+            alerts: KindStats::default(),
+            series: Series::default(),
+            crypto: CryptoCounters::default(),
+        }
+    }
+
+    /// The heavy, pure work, run in parallel over a window: checking a
+    /// request's signature and building its device command (signature and
+    /// ACB MAC), or checking a response's or alert's authentication.
+    /// Requests the DSP's state at the start of the window already refuses
+    /// (revoked credentials, a threshold already exceeded) get no command built.
+    pub fn prepare(&self, w: &World, ev: &Event<Msg>) -> Option<Prep> {
+        match &ev.msg {
+            Msg::Request(job) => {
+                job.bytes.as_ref()?;
+                let ok = verify_request(w, job);
+                let blocked = self.security.revoked(job.claimed, job.cred_gen)
+                    || self
+                        .security
+                        .over_threshold(w, job.claimed, kind_index(job.msg), ev.time);
+                let command = (ok && !blocked).then(|| command_bytes(w, job));
+                Some(Prep { ok, command })
+            }
+            Msg::Response(job) => {
+                let bytes = job.bytes.as_ref()?;
+                Some(Prep {
+                    ok: check_response(w, job, bytes),
+                    command: None,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// A request arrives: revocation, signature, authorisation (role and
+    /// registration), anomaly thresholds; then the command is built and the
+    /// job queues for a worker.
+    pub fn request(&mut self, w: &World, mut job: Job, prep: Option<Prep>, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        job.dsp_in_ns = now.0;
+        let u = job.claimed;
+        if self.security.revoked(u, job.cred_gen) {
+            job.outcome = Outcome::DspUserSuspended;
+            env.count(Col::Suspended, 1);
+        } else {
+            let sig_ok = match &job.bytes {
+                Some(_) => {
+                    let p = prep
+                        .as_ref()
+                        .map(|p| p.ok)
+                        .unwrap_or_else(|| verify_request(w, &job));
+                    w.policy
+                        .decide(job.id, job.request_genuine, &mut self.crypto, || p)
+                }
+                None => job.request_genuine,
+            };
+            let registered = u >= w.suppliers || w.supplier_of(job.meter) == u;
+            if !sig_ok {
+                job.outcome = Outcome::DspBadSignature;
+                env.count(Col::DspBadSignature, 1);
+            } else if !(role_may_send(w.role_of(u), job.msg) && registered) {
+                job.outcome = Outcome::DspNotAuthorised;
+                env.count(Col::DspNotAuthorised, 1);
+            } else if self.quarantines(w, u, job.msg, env) {
+                job.outcome = Outcome::DspQuarantined;
+                env.count(Col::Quarantined, 1);
+            } else {
+                if job.msg == MessageKind::DisableSupply {
+                    self.security.log_disable(u, job.meter);
+                }
+                if job.bytes.is_some() {
+                    let (bytes, z) = prep
+                        .and_then(|p| p.command)
+                        .unwrap_or_else(|| command_bytes(w, &job));
+                    job.bytes = Some(bytes);
+                    job.acb_z = Some(z);
+                }
+            }
+        }
+        if job.outcome != Outcome::Ok {
+            job.bytes = None;
+        }
+        self.arrive(w, job, false, env);
+    }
+
+    /// Anomaly detection: whether user `u`'s request is quarantined; the
+    /// SOC is told once per user, type and window.
+    fn quarantines(&mut self, w: &World, u: u32, msg: MessageKind, env: &mut Env<'_, '_>) -> bool {
+        let (over, raise) = self.security.anomaly(w, u, msg, env.now());
+        if raise == Raise::Tell {
+            env.send(
+                w.soc,
+                w.sc.parameters.lookahead_ns(),
+                Msg::Security(SecurityEvent::Anomaly(u)),
+            );
+        }
+        over
+    }
+
+    /// A meter's response (or an alert) arrives from a CSP: its
+    /// authentication is checked, then it queues for a worker.
+    pub fn response(&mut self, w: &World, mut job: Job, prep: Option<Prep>, env: &mut Env<'_, '_>) {
+        if job.dsp_in_ns == 0 {
+            job.dsp_in_ns = env.now().0;
+        }
+        if let Some(bytes) = job.bytes.take() {
+            let ok = match prep {
+                Some(p) => p.ok,
+                None => check_response(w, &job, &bytes),
+            };
+            if !w
+                .policy
+                .decide(job.id ^ 0x5E5E, true, &mut self.crypto, || ok)
+                && job.outcome == Outcome::Ok
+            {
+                job.outcome = Outcome::ResponseBadAuth;
+            }
+        }
+        self.arrive(w, job, true, env);
+    }
+
+    fn arrive(&mut self, w: &World, job: Job, response: bool, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        let started = self.workers.arrive(now, (job, response));
+        self.series.note(now, self.workers.queue_len(), true);
+        if let Some((job, response)) = started {
+            self.start(w, job, response, env);
+        }
+    }
+
+    fn start(&mut self, w: &World, job: Job, response: bool, env: &mut Env<'_, '_>) {
+        let p = &w.sc.parameters.dsp;
+        let mean = if response {
+            p.response_service_ms
+        } else {
+            p.request_service_ms
+        };
+        let s = env.rng.exp_ms(mean).max(1);
+        env.send_self(s, Msg::DspDone(job, response));
+    }
+
+    /// When the DSP is down (its primary data centre lost), when it is back.
+    fn down_until(w: &World, now: SimTime) -> Option<u64> {
+        let (s, e) = w.attack_window(AttackKind::DspOutage)?;
+        (now.0 >= s && now.0 < e).then_some(e)
+    }
+
+    /// A worker finished a job: a request goes on to its CSP (or, refused,
+    /// back to the user); a response goes back to the user; an alert ends
+    /// here, logged for the SIEM rule.
+    pub fn done(&mut self, w: &World, mut job: Job, response: bool, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        // A lost primary data centre: work in flight is redone after failover.
+        if let Some(back) = Self::down_until(w, now) {
+            let redo = env.rng.exp_ms(w.sc.parameters.dsp.request_service_ms);
+            env.send_self((back - now.0 + redo).max(1), Msg::DspDone(job, response));
+            return;
+        }
+        if let Some(((j, r), _)) = self.workers.finish(now) {
+            self.start(w, j, r, env);
+        }
+        let p = &w.sc.parameters;
+        if response && job.kind == ReqKind::Alert {
+            // Alerts end at the DCC, logged by security operations.
+            self.alerts.record_alert(&job, now);
+            if job.msg == MessageKind::Alert && self.security.alert_volume(w, now) == Raise::Tell {
+                env.send(
+                    w.soc,
+                    p.lookahead_ns(),
+                    Msg::Security(SecurityEvent::AlertVolume),
+                );
+            }
+        } else if response || job.outcome != Outcome::Ok {
+            let d = env.rng.user_link_ns(p);
+            env.send(job.user, d, Msg::Complete(job));
+        } else {
+            job.dsp_out_ns = now.0;
+            let region = w.region_of(job.meter);
+            let d = env.rng.dsp_to_csp_ns(p);
+            env.send(w.csp0 + region as u32, d, Msg::Downlink(job));
+        }
+    }
+
+    /// Containment: suspend the user, revoke its certificate, block its
+    /// traffic; a supplier is told which meters were disabled under its identity.
+    pub fn contain(&mut self, w: &World, u: u32, env: &mut Env<'_, '_>) {
+        let Some(log) = self.security.contain(u, env.now()) else {
+            return;
+        };
+        if u < w.suppliers {
+            let d = env.rng.user_link_ns(&w.sc.parameters);
+            env.send(u, d, Msg::Contained(log));
+        }
+    }
+
+    /// Figures for the results at the end of the run.
+    pub fn totals(&mut self, end: SimTime) -> DspTotals {
+        DspTotals {
+            utilisation: self.workers.utilisation(end),
+            queue_len_max: self.workers.stats_at(end).queue_len_max,
+            series: std::mem::take(&mut self.series),
+            alerts: std::mem::take(&mut self.alerts),
+            crypto: self.crypto,
+            contained_at_ns: self.security.contained_at_ns().to_vec(),
+        }
+    }
+}
+
+/// Verifies a request's signature against the claimed user's request key.
+fn verify_request(w: &World, job: &Job) -> bool {
+    let bytes = job.bytes.as_ref().expect("checked");
+    ServiceRequest::decode(bytes).is_some_and(|(sr, signed, sig)| {
+        sr.user == w.user_id(job.claimed)
+            && w.user_request_keys[job.claimed as usize][job.cred_gen as usize & 1]
+                .1
+                .verify_prehash(&hash_to_scalar(signed), sig)
+    })
+}
+
+/// The device command for a request the DSP accepted: the signer's
+/// signature (critical kinds) and the ACB's MAC, and the ACB secret used.
+fn command_bytes(w: &World, job: &Job) -> (Box<[u8]>, [u8; 32]) {
+    let z = w.acb_secret(job.meter);
+    let bytes = build_command(
+        job.msg,
+        w.originator(job.signer, job.claimed),
+        w.device_id(job.meter),
+        job.counter,
+        &w.command_body(job.msg, job.meter, job.firmware_genuine),
+        w.signing_key(job.signer),
+        Some(&z),
+    )
+    .into_boxed_slice();
+    (bytes, z)
+}
+
+/// Checks a response's or alert's authentication (device signature or MAC).
+fn check_response(w: &World, job: &Job, bytes: &[u8]) -> bool {
+    let Ok(d) = gbcs::decode(bytes) else {
+        return false;
+    };
+    if let Some(sig) = d.signature {
+        let key = w.device_key(job.meter);
+        crate::crypto::verify_oneoff(key.public(), &hash_to_scalar(d.signed_part), sig)
+    } else if let Some(tag) = d.mac {
+        let g = d.grouping;
+        let mode = if g.cra == Cra::Alert {
+            MacMode::Alert
+        } else {
+            MacMode::Response
+        };
+        let k = derive_mac_key(
+            &job.acb_z.unwrap_or_else(|| w.acb_secret(job.meter)),
+            g.originator,
+            g.recipient,
+            mode,
+            g.counter,
+        );
+        mac_ok(&k, g.originator, d.maced_part, tag)
+    } else {
+        false
+    }
+}

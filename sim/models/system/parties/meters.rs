@@ -1,0 +1,390 @@
+//! The meters: each a communications hub with its electricity meter (ESME,
+//! electricity smart metering equipment) or gas meter (GSME), holding trust
+//! anchors and anti-replay counters, running the real device checks of
+//! `crypto::device` on the command bytes (or the same rules on ground
+//! truth where the crypto mode runs no cryptography), executing what they
+//! accept, and answering with a signed (critical) or MAC'd response.
+//!
+//! Per-meter state is kept as structure of arrays indexed by the meter's
+//! local index in its shard.
+
+use crate::crypto::device::{
+    device_message, Anchor, AnchorSlot, DeviceSecurity, Executed, Reject, ANCHOR_SLOTS,
+    COUNTER_SLOTS,
+};
+use crate::crypto::gbcs::{Cra, MessageKind};
+use crate::crypto::mode::{CryptoCounters, CryptoMode};
+use crate::crypto::registry::KeyRegistry;
+use crate::engine::rng::exp_ns;
+use crate::engine::Partition;
+use crate::models::system::env::{Env, NS_PER_MS};
+use crate::models::system::msg::{Job, Msg, Origin, Outcome};
+use crate::models::system::timeline::{Col, TraceRec};
+use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER, RECOVERY_ID};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Per-meter state of the meters a shard owns (by local index).
+pub struct Meters {
+    part: Partition,
+    /// Last counter accepted from the registered supplier.
+    last_counter: Vec<u64>,
+    /// Last counters from other originators that hold anchors (recovery).
+    other_counters: HashMap<(u32, u64), u64>,
+    /// Supply on.
+    supply_on: Vec<bool>,
+    /// Off because of the attack (for results only).
+    off_by_attack: Vec<bool>,
+    /// Supplier anchor: 0 original key, 1 the replacement, 2 some other key.
+    anchor_gen: Vec<u8>,
+    /// Firmware version.
+    firmware: Vec<u8>,
+    /// Keys the anchors refer to (shared by every shard).
+    keys: Arc<KeyRegistry>,
+    /// Crypto decisions made on the meters.
+    crypto: CryptoCounters,
+    /// Commands executed (for the checker), when crypto runs.
+    trace: Vec<TraceRec>,
+    /// Refusals by reason ([`Reject`] order).
+    refusals: [u64; Reject::ALL.len()],
+}
+
+/// What the run's results take from the meters.
+pub struct MeterTotals {
+    /// Crypto decisions.
+    pub crypto: CryptoCounters,
+    /// Executed commands, for the checker.
+    pub trace: Vec<TraceRec>,
+    /// Refusals by reason ([`Reject`] order).
+    pub refusals: [u64; Reject::ALL.len()],
+}
+
+/// The counter a meter checks a command's against, if it tracks that originator.
+enum Tracked {
+    /// The registered supplier's counter.
+    Supplier,
+    /// Another originator whose commands change security state (recovery).
+    Other,
+    /// Not tracked.
+    No,
+}
+
+impl Meters {
+    /// The meters of shard `shard`: supply on, original anchors, firmware 1.
+    pub fn new(shard: u32, part: Partition, keys: Arc<KeyRegistry>) -> Self {
+        let locals = part.entities_in_shard(shard) as usize;
+        Meters {
+            part,
+            last_counter: vec![0; locals],
+            other_counters: HashMap::new(),
+            supply_on: vec![true; locals],
+            off_by_attack: vec![false; locals],
+            anchor_gen: vec![0; locals],
+            firmware: vec![1; locals],
+            keys,
+            crypto: CryptoCounters::default(),
+            trace: Vec::new(),
+            refusals: [0; Reject::ALL.len()],
+        }
+    }
+
+    /// The meter's anchors and counters as a [`DeviceSecurity`] (the real device path).
+    fn device_security(&self, w: &World, m: u32, local: usize, originator: u64) -> DeviceSecurity {
+        let supplier = w.supplier_of(m);
+        let mut anchors = [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS];
+        let gen = self.anchor_gen[local];
+        anchors[AnchorSlot::Supplier as usize] = Anchor {
+            owner: w.user_id(supplier),
+            key: if gen < 2 {
+                w.anchor_fingerprint(supplier, gen)
+            } else {
+                0
+            },
+        };
+        anchors[AnchorSlot::Recovery as usize] = Anchor {
+            owner: RECOVERY_ID,
+            key: w.recovery_fp,
+        };
+        let sup_id = w.user_id(supplier);
+        let mut counters = [(0, 0); COUNTER_SLOTS];
+        counters[0] = (sup_id, self.last_counter[local]);
+        if originator != sup_id {
+            if let Some(&c) = self.other_counters.get(&(local as u32, originator)) {
+                counters[1] = (originator, c);
+            }
+        }
+        DeviceSecurity {
+            id: w.device_id(m),
+            anchors,
+            counters,
+            manufacturer: (MANUFACTURER, w.manufacturer_fp),
+            firmware_version: self.firmware[local] as u64,
+            staged_firmware: None,
+        }
+    }
+
+    /// Ground truth for a command at a meter, in the order a device checks:
+    /// `Ok` if genuine, else the reason a correct device refuses it.
+    fn ground_truth(
+        &self,
+        w: &World,
+        job: &Job,
+        local: usize,
+        last: Option<u64>,
+    ) -> Result<(), Reject> {
+        let supplier = w.supplier_of(job.meter);
+        let originator = w.originator(job.signer, job.claimed);
+        if !job.acb_mac {
+            return Err(Reject::BadMac);
+        }
+        if last.is_some_and(|l| job.counter <= l) {
+            return Err(Reject::Replay);
+        }
+        if job.msg.is_critical() {
+            let gen = self.anchor_gen[local];
+            let from_supplier = originator == w.user_id(supplier);
+            let supplier_key = job.signer == Signer::User(supplier, gen) && gen < 2;
+            let ok = match job.msg {
+                MessageKind::UpdateSecurityCredentials => {
+                    job.signer == Signer::Recovery || (from_supplier && supplier_key)
+                }
+                _ => from_supplier && supplier_key,
+            };
+            if !ok {
+                return Err(if from_supplier || job.signer == Signer::Recovery {
+                    Reject::BadSignature
+                } else {
+                    Reject::WrongOriginator
+                });
+            }
+        }
+        if matches!(
+            job.msg,
+            MessageKind::UpdateFirmware | MessageKind::ActivateFirmware
+        ) && !job.firmware_genuine
+        {
+            return Err(Reject::BadFirmwareSignature);
+        }
+        Ok(())
+    }
+
+    /// Which counter applies to a command from `originator` at meter `m`, and its value.
+    fn tracked(&self, w: &World, m: u32, local: usize, originator: u64) -> (Tracked, Option<u64>) {
+        // Counters are tracked for the registered supplier and the recovery
+        // key (the originators whose commands change security state).
+        if originator == w.user_id(w.supplier_of(m)) {
+            (Tracked::Supplier, Some(self.last_counter[local]))
+        } else if originator == RECOVERY_ID {
+            let c = self.other_counters.get(&(local as u32, originator));
+            (Tracked::Other, Some(c.copied().unwrap_or(0)))
+        } else {
+            (Tracked::No, None)
+        }
+    }
+
+    /// The verdict on a command: the real device path on its bytes when
+    /// this job runs cryptography, else ground truth. Also says which
+    /// supplier-anchor generation a credential update installed.
+    fn verdict(
+        &mut self,
+        w: &World,
+        job: &Job,
+        bytes: &[u8],
+        z: &[u8; 32],
+        truth: Result<(), Reject>,
+        local: usize,
+    ) -> (Result<(), Reject>, Option<u8>) {
+        let m = job.meter;
+        let supplier = w.supplier_of(m);
+        let originator = w.originator(job.signer, job.claimed);
+        let mut dev = self.device_security(w, m, local, originator);
+        let mut real = None;
+        let keys = &self.keys;
+        let accepted = w
+            .policy
+            .decide(job.id ^ 0xC0DE, truth.is_ok(), &mut self.crypto, || {
+                real = Some(dev.receive_command(bytes, z, keys));
+                matches!(real, Some(Ok(_)))
+            });
+        match real {
+            Some(Ok(a)) => {
+                let mut new_gen = None;
+                if let Executed::CredentialUpdated(_) = a.executed {
+                    let fp = dev.anchors[AnchorSlot::Supplier as usize].key;
+                    new_gen = Some(if fp == w.anchor_fingerprint(supplier, 1) {
+                        1
+                    } else if fp == w.anchor_fingerprint(supplier, 0) {
+                        0
+                    } else {
+                        2
+                    });
+                }
+                (Ok(()), new_gen)
+            }
+            Some(Err(r)) => (Err(r), None),
+            None if accepted => (Ok(()), None),
+            None => (truth, None),
+        }
+    }
+
+    /// A command reaches its meter: checked, executed or refused, answered.
+    pub fn deliver(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        job.meter_in_ns = now.0;
+        let m = job.meter;
+        let local = self.part.local_of(w.meter0 + m) as usize;
+        let originator = w.originator(job.signer, job.claimed);
+        let (tracked, last) = self.tracked(w, m, local, originator);
+        let truth = self.ground_truth(w, &job, local, last);
+        // The device's shared secret with the ACB, computed once per message.
+        let z = w.policy.runs_crypto(job.id).then(|| w.acb_secret(m));
+        let bytes = job.bytes.take();
+        let (verdict, new_anchor_gen) = match &bytes {
+            Some(b) => {
+                let z = z.unwrap_or_else(|| w.acb_secret(m));
+                self.verdict(w, &job, b, &z, truth, local)
+            }
+            None => {
+                let installs = truth.is_ok() && job.msg == MessageKind::UpdateSecurityCredentials;
+                (truth, installs.then_some(1))
+            }
+        };
+        match verdict {
+            Err(r) => self.refuse(&mut job, r, env),
+            Ok(()) => {
+                match tracked {
+                    Tracked::Supplier => self.last_counter[local] = job.counter,
+                    Tracked::Other => {
+                        self.other_counters
+                            .insert((local as u32, originator), job.counter);
+                    }
+                    Tracked::No => {}
+                }
+                if w.sc.crypto.mode != CryptoMode::Modeled {
+                    self.trace.push(TraceRec {
+                        t_ns: now.0,
+                        meter: m,
+                        originator,
+                        counter: job.counter,
+                        code: job.msg.code(),
+                        bytes: bytes.filter(|_| job.msg.is_critical()),
+                    });
+                }
+                if let Some(g) = new_anchor_gen {
+                    self.anchor_gen[local] = g;
+                    env.count(Col::AnchorsReplaced, 1);
+                }
+                self.apply(w, &job, local, env);
+                // The response: signed by the device (critical) or MAC'd.
+                if let Some(z) = z {
+                    let resp = device_message(
+                        Cra::Response,
+                        job.msg,
+                        w.device_id(m),
+                        w.user_id(job.claimed),
+                        job.counter,
+                        || w.device_key(m),
+                        &z,
+                    );
+                    job.bytes = Some(resp.into_boxed_slice());
+                }
+            }
+        }
+        let p = &w.sc.parameters.device;
+        let gas = if w.is_gas(m) {
+            p.gas_extra_process_ms
+        } else {
+            0.0
+        };
+        let t = if job.msg.is_critical() {
+            p.critical_process_ms
+        } else {
+            p.process_ms
+        } + 2.0 * p.han_ms
+            + gas;
+        env.send_self(((t * NS_PER_MS) as u64).max(1), Msg::MeterDone(job));
+    }
+
+    /// Counts a refusal.
+    fn refuse(&mut self, job: &mut Job, r: Reject, env: &mut Env<'_, '_>) {
+        self.refusals[r as usize] += 1;
+        let col = match r {
+            Reject::BadMac => Col::MeterBadMac,
+            Reject::Replay => Col::MeterReplay,
+            Reject::MissingSignature | Reject::WrongOriginator | Reject::BadSignature => {
+                Col::MeterBadSignature
+            }
+            Reject::BadFirmwareSignature => Col::MeterBadFirmware,
+            _ => Col::MeterOtherRefusal,
+        };
+        env.count(col, 1);
+        job.outcome = if r == Reject::Replay {
+            Outcome::Replay
+        } else {
+            Outcome::MeterRefused
+        };
+    }
+
+    /// Acts on an executed command: supply state, firmware, and the results' counters.
+    fn apply(&mut self, w: &World, job: &Job, local: usize, env: &mut Env<'_, '_>) {
+        if job.msg.is_critical() {
+            env.count(Col::CriticalExecuted, 1);
+        }
+        if job.origin == Origin::Attack {
+            env.count(Col::AttackExecuted, 1);
+        }
+        let kwh = || w.annual_kwh(job.meter) as i64;
+        match job.msg {
+            MessageKind::DisableSupply if self.supply_on[local] => {
+                self.supply_on[local] = false;
+                env.count(Col::SupplyOff, 1);
+                // Results bookkeeping only: which meters the attack switched off.
+                if job.origin == Origin::Attack {
+                    self.off_by_attack[local] = true;
+                    env.count(Col::AttackOff, 1);
+                    env.count(Col::KwhAttackOff, kwh());
+                }
+                // The household notices and calls its supplier.
+                let call = exp_ns(
+                    hash_parts(&[w.seed, job.id, job.meter as u64]),
+                    w.sc.parameters.soc.customer_call_mean_min * 60e3 * NS_PER_MS,
+                )
+                .max(w.sc.parameters.lookahead_ns());
+                env.send(w.supplier_of(job.meter), call, Msg::CustomerCall(job.meter));
+            }
+            MessageKind::EnableSupply if !self.supply_on[local] => {
+                self.supply_on[local] = true;
+                env.count(Col::SupplyOn, 1);
+                if std::mem::take(&mut self.off_by_attack[local]) {
+                    env.count(Col::AttackRestored, 1);
+                    let kwh = kwh();
+                    env.count(Col::KwhAttackOff, -kwh);
+                    env.count(Col::KwhReconnected, kwh);
+                }
+            }
+            MessageKind::UpdateFirmware if job.firmware_genuine && self.firmware[local] < 2 => {
+                self.firmware[local] = 2;
+                env.count(Col::FirmwareFixed, 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// The meter finished: its response goes back up the WAN (the uplink
+    /// latency was drawn with the downlink's).
+    pub fn done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+        job.meter_out_ns = env.now().0;
+        let r = w.region_of(job.meter);
+        let up = job.wan_up_ns.max(w.sc.parameters.lookahead_ns());
+        env.send(w.csp0 + r as u32, up, Msg::Uplink(job));
+    }
+
+    /// Figures for the results at the end of the run.
+    pub fn totals(&mut self) -> MeterTotals {
+        MeterTotals {
+            crypto: self.crypto,
+            trace: std::mem::take(&mut self.trace),
+            refusals: self.refusals,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The SOC: the DCC's security operations centre. Every security event is
+//! logged and triaged by one of a fixed number of analysts (a multi-server
+//! station with exponential triage times); anomaly quarantines and
+//! suppliers' reports of disconnections they did not order are escalated
+//! as incidents about that user, alert-volume events are categorised as
+//! operational. With incident response on, an escalated incident leads,
+//! after the containment delay, to the user's suspension at the DSP.
+
+use crate::engine::time::secs_to_ns;
+use crate::engine::SimTime;
+use crate::models::system::env::Env;
+use crate::models::system::msg::{Msg, SecurityEvent};
+use crate::models::system::station::Station;
+use crate::models::system::stats::Series;
+use crate::models::system::world::World;
+
+/// The SOC's state.
+pub struct Soc {
+    /// Analysts triaging security events (each with the time it was raised).
+    analysts: Station<(SecurityEvent, u64)>,
+    /// Events logged, by kind ([`SecurityEvent::NAMES`] order).
+    logged: [u64; SecurityEvent::NAMES.len()],
+    /// Events categorised as operational (not an attack).
+    operational: u64,
+    /// Users an incident was escalated about, in order.
+    escalated: Vec<u32>,
+    /// First escalation, nanoseconds.
+    first_escalation_ns: Option<u64>,
+    series: Series,
+}
+
+/// What the run's results take from the SOC.
+pub struct SocTotals {
+    /// Analyst utilisation.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub queue_len_max: u64,
+    /// Per-minute series.
+    pub series: Series,
+    /// Events logged, by kind.
+    pub logged: [u64; SecurityEvent::NAMES.len()],
+    /// Events categorised as operational.
+    pub operational: u64,
+    /// Users escalated, in order.
+    pub escalated: Vec<u32>,
+    /// First escalation, nanoseconds.
+    pub first_escalation_ns: Option<u64>,
+}
+
+impl Soc {
+    /// The SOC of a world.
+    pub fn new(w: &World) -> Self {
+        Soc {
+            analysts: Station::new(w.sc.parameters.soc.analysts),
+            logged: [0; SecurityEvent::NAMES.len()],
+            operational: 0,
+            escalated: Vec::new(),
+            first_escalation_ns: None,
+            series: Series::default(),
+        }
+    }
+
+    /// A security event arrives: logged, and queued for an analyst.
+    pub fn event(&mut self, w: &World, e: SecurityEvent, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        self.logged[e.index()] += 1;
+        let started = self.analysts.arrive(now, (e, now.0));
+        self.series.note(now, self.analysts.queue_len(), true);
+        if let Some((e, raised)) = started {
+            self.start(w, e, raised, env);
+        }
+    }
+
+    fn start(&mut self, w: &World, e: SecurityEvent, raised: u64, env: &mut Env<'_, '_>) {
+        let t = env.rng.exp_ms(w.sc.parameters.soc.triage_mean_min * 60e3);
+        env.send_self(t.max(1), Msg::TriageDone(e, raised));
+    }
+
+    /// An analyst categorised an event: incidents about a user are
+    /// escalated and, with incident response on, lead to containment.
+    pub fn triaged(&mut self, w: &World, e: SecurityEvent, _raised: u64, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        if let Some(((e2, r2), _)) = self.analysts.finish(now) {
+            self.start(w, e2, r2, env);
+        }
+        let user = match e {
+            SecurityEvent::Anomaly(u) | SecurityEvent::CustomerReports(u) => u,
+            SecurityEvent::AlertVolume => {
+                self.operational += 1;
+                return;
+            }
+        };
+        if self.escalated.contains(&user) {
+            return;
+        }
+        self.escalated.push(user);
+        self.first_escalation_ns.get_or_insert(now.0);
+        let r = &w.sc.parameters.response;
+        if r.enabled {
+            let d = secs_to_ns(r.contain_after_escalation_min * 60.0)
+                .max(w.sc.parameters.lookahead_ns());
+            env.send(w.dsp, d, Msg::Contain(user));
+        }
+    }
+
+    /// Figures for the results at the end of the run.
+    pub fn totals(&mut self, end: SimTime) -> SocTotals {
+        SocTotals {
+            utilisation: self.analysts.utilisation(end),
+            queue_len_max: self.analysts.stats_at(end).queue_len_max,
+            series: std::mem::take(&mut self.series),
+            logged: self.logged,
+            operational: self.operational,
+            escalated: self.escalated.clone(),
+            first_escalation_ns: self.first_escalation_ns,
+        }
+    }
+}

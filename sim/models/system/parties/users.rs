@@ -1,0 +1,176 @@
+//! DCC users: suppliers and other users (network operators and the rest),
+//! generating business-as-usual service requests as Poisson streams.
+//!
+//! Each user sends each of its request types as a non-homogeneous Poisson
+//! process, sampled by thinning against the type's peak rate: a daytime
+//! profile for on-demand reads and top-ups, a nightly window for scheduled
+//! reads, flat rates for the rest. A supplier addresses the meters
+//! registered to it (or, by mistake, any meter); other users address the
+//! whole fleet.
+
+use super::desk::Desk;
+use super::suppliers::Supplier;
+use crate::crypto::gbcs::MessageKind;
+use crate::engine::{EntityId, SimTime};
+use crate::models::system::env::Env;
+use crate::models::system::msg::{Job, Msg, Origin, Outcome, RecoveryStep};
+use crate::models::system::stats::KindStats;
+use crate::models::system::world::{ReqKind, Signer, World};
+
+/// The users a shard owns: their request desk and, for suppliers, their
+/// incident and recovery state.
+pub struct Users {
+    desk: Desk,
+    suppliers: Vec<Supplier>,
+}
+
+/// The request kinds user `u` generates.
+pub fn streams_of(w: &World, u: EntityId) -> &'static [ReqKind] {
+    if u < w.suppliers {
+        &[
+            ReqKind::ScheduledRead,
+            ReqKind::OnDemandRead,
+            ReqKind::PrepaymentTopUp,
+            ReqKind::TariffUpdate,
+            ReqKind::CriticalCommand,
+        ]
+    } else {
+        &[ReqKind::Other]
+    }
+}
+
+/// Requests per second of `kind` from user `u` at time `t`, and the
+/// peak rate (for thinning).
+fn rate(w: &World, u: EntityId, kind: ReqKind, t: SimTime) -> (f64, f64) {
+    let tr = &w.sc.parameters.traffic;
+    let meters_of_user = if u < w.suppliers {
+        w.meters_of(u) as f64
+    } else {
+        w.meters as f64 / (w.users - w.suppliers).max(1) as f64
+    };
+    let day = 86_400.0;
+    let hour = ((t.as_secs_f64() + w.clock0_s) % day) / 3600.0;
+    // Daytime profile: a raised cosine peaking at 18:00 with the given peak/mean ratio.
+    let peak = tr.daytime_profile_peak_ratio;
+    let profile = 1.0 + (peak - 1.0) * ((hour - 18.0) / 24.0 * std::f64::consts::TAU).cos();
+    let base = |per_day: f64| meters_of_user * per_day / day;
+    let daytime = |per_day: f64| (base(per_day) * profile, base(per_day) * (2.0 * peak - 1.0));
+    let flat = |per_day: f64| (base(per_day), base(per_day));
+    match kind {
+        ReqKind::ScheduledRead => {
+            let (s, e) = (
+                tr.scheduled_read_window_start_h,
+                tr.scheduled_read_window_end_h,
+            );
+            let r = meters_of_user * tr.scheduled_reads_per_meter_day / ((e - s) * 3600.0);
+            (if hour >= s && hour < e { r } else { 0.0 }, r)
+        }
+        ReqKind::OnDemandRead => daytime(tr.on_demand_reads_per_meter_day),
+        ReqKind::PrepaymentTopUp => daytime(tr.prepayment_topups_per_meter_day),
+        ReqKind::TariffUpdate => flat(tr.tariff_updates_per_meter_day),
+        ReqKind::CriticalCommand => flat(tr.critical_background_per_meter_day),
+        ReqKind::Other => flat(tr.other_per_meter_day),
+        _ => (0.0, 0.0),
+    }
+}
+
+impl Users {
+    /// The users of a world; `owns(u)` says which this shard runs.
+    pub fn new(w: &World, owns: impl Fn(EntityId) -> bool) -> Self {
+        Users {
+            desk: Desk::new(w.users, owns),
+            suppliers: (0..w.suppliers).map(|_| Supplier::default()).collect(),
+        }
+    }
+
+    /// User `u`'s next request of `kind`: schedules the one after (Poisson
+    /// by thinning), then, if accepted, picks a meter and sends it.
+    pub fn generate(&mut self, w: &World, u: EntityId, kind: ReqKind, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        let (_, max) = rate(w, u, kind, now);
+        if max > 0.0 {
+            let gap = crate::engine::rng::exp_ns(env.rng.bits(), 1e9 / max).max(1);
+            env.send_self(gap, Msg::Generate(kind));
+        }
+        let (rate, max) = rate(w, u, kind, now);
+        // Thinning: accept with probability rate/max.
+        if env.rng.open01() * max >= rate {
+            return;
+        }
+        // Target: a uniformly random meter registered to this user, or by
+        // mistake (stale registration) any meter of the fleet.
+        let pick = env.rng.bits();
+        let misaddressed =
+            u < w.suppliers && env.rng.open01() < w.sc.parameters.meters.misaddressed_share;
+        let count = if misaddressed {
+            w.meters
+        } else {
+            w.meters_of(u)
+        };
+        let k = (((pick >> 32) * count as u64) >> 32) as u32;
+        let meter = if misaddressed {
+            k
+        } else {
+            w.nth_meter_of(u, k)
+        };
+        let id = self.desk.next_id(u, kind);
+        let msg = World::message_kind(kind, (pick & 0xff) as u8);
+        let mut job = Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau);
+        if let Some(sup) = self.suppliers.get_mut(u as usize) {
+            job.cred_gen = sup.cred_gen();
+            job.signer = Signer::User(u, sup.anchor_gen(meter));
+            if msg == MessageKind::DisableSupply {
+                sup.note_ordered_off(meter);
+            }
+        }
+        let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;
+        job.bytes = w.request_bytes(id, msg, u, meter, job.counter, key);
+        self.desk.submit(w, u, job, env);
+    }
+
+    /// A request of user `u` finished.
+    pub fn complete(&mut self, u: EntityId, job: Job, now: SimTime) {
+        if let Some(s) = self.suppliers.get_mut(u as usize) {
+            if job.origin == Origin::Anchor && job.outcome == Outcome::Ok {
+                s.note_replaced(job.meter);
+            }
+        }
+        self.desk.complete(u, &job, now);
+    }
+
+    /// Supplier `u` was contained: see [`Supplier::contained`].
+    pub fn contained(&mut self, w: &World, u: EntityId, log: Vec<u32>, env: &mut Env<'_, '_>) {
+        self.suppliers[u as usize].contained(w, log, env);
+    }
+
+    /// A household of supplier `u` calls: see [`Supplier::customer_call`].
+    pub fn customer_call(&mut self, w: &World, u: EntityId, m: u32, env: &mut Env<'_, '_>) {
+        self.suppliers[u as usize].customer_call(w, u, m, env);
+    }
+
+    /// Supplier `u`'s scheduled recovery step: the request it makes (if
+    /// any) is sent, then the campaign's next step is scheduled.
+    pub fn recover(&mut self, w: &World, u: EntityId, step: RecoveryStep, env: &mut Env<'_, '_>) {
+        let sup = &mut self.suppliers[u as usize];
+        let Some(r) = sup.recovery_request(w, u, step) else {
+            return;
+        };
+        let id = self.desk.next_id(u, ReqKind::Recovery);
+        let now = env.now();
+        let mut job = Job::new(id, ReqKind::Recovery, r.msg, u, u, r.meter, now.0, r.origin);
+        job.cred_gen = sup.cred_gen();
+        job.signer = r.signer;
+        let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;
+        job.bytes = w.request_bytes(id, r.msg, u, r.meter, job.counter, key);
+        self.desk.submit(w, u, job, env);
+        if let Some(gap) = r.next_step_ns {
+            env.send_self(gap, Msg::Recover(step));
+        }
+    }
+
+    /// Figures per request kind (added to `into`), and restorations scheduled.
+    pub fn totals(&self, into: &mut [KindStats]) -> u64 {
+        self.desk.totals(into);
+        self.suppliers.iter().map(|s| s.restores() as u64).sum()
+    }
+}

@@ -1,0 +1,153 @@
+//! Gathering a run's figures from every shard, in shard order (so the
+//! result does not depend on the thread schedule).
+
+use crate::crypto::device::Reject;
+use crate::crypto::mode::CryptoCounters;
+use crate::engine::SimTime;
+use crate::models::system::msg::SecurityEvent;
+use crate::models::system::parties::soc::SocTotals;
+use crate::models::system::shard::SystemShard;
+use crate::models::system::stats::{KindStats, Series};
+use crate::models::system::timeline::{Timeline, TraceRec};
+use crate::models::system::world::{ReqKind, REGIONS};
+
+/// A station's end-of-run figures.
+pub struct StationFigures {
+    /// `dsp`, `csp_north`, ..., `soc`.
+    pub name: String,
+    /// Busy share of its servers.
+    pub utilisation: f64,
+    /// Longest queue.
+    pub queue_len_max: u64,
+    /// Per-minute series.
+    pub series: Series,
+}
+
+/// Everything the shards hold for the results, summed.
+pub struct ShardTotals {
+    /// Figures per request kind ([`ReqKind::ALL`] order).
+    pub kinds: Vec<KindStats>,
+    /// Crypto decisions at the DSP and the meters.
+    pub crypto: CryptoCounters,
+    /// Stations, in shard order (sort by name for files).
+    pub stations: Vec<StationFigures>,
+    /// Each shard's per-second records, in shard order.
+    pub timelines: Vec<Timeline>,
+    /// Executed commands, for the checker.
+    pub trace: Vec<TraceRec>,
+    /// Meter refusals by reason ([`Reject`] order).
+    pub refusals: [u64; Reject::ALL.len()],
+    /// The SOC's figures.
+    pub soc: Option<SocTotals>,
+    /// When each user was contained (from the DSP's shard).
+    pub contained_at_ns: Option<Vec<Option<u64>>>,
+    /// Restorations suppliers scheduled.
+    pub restores: u64,
+}
+
+impl ShardTotals {
+    /// Nothing yet.
+    pub fn empty() -> Self {
+        ShardTotals {
+            kinds: vec![KindStats::default(); ReqKind::ALL.len()],
+            crypto: CryptoCounters::default(),
+            stations: Vec::new(),
+            timelines: Vec::new(),
+            trace: Vec::new(),
+            refusals: [0; Reject::ALL.len()],
+            soc: None,
+            contained_at_ns: None,
+            restores: 0,
+        }
+    }
+
+    /// Takes one shard's figures at the end of the run.
+    pub fn of_shard(m: &mut SystemShard, end: SimTime) -> Self {
+        let mut t = ShardTotals::empty();
+        t.restores = m.users.totals(&mut t.kinds);
+        if let Some(a) = &m.attacker {
+            a.totals(&mut t.kinds);
+        }
+        if let Some(d) = m.dsp.as_mut() {
+            let d = d.totals(end);
+            t.kinds[ReqKind::Alert as usize].merge(&d.alerts);
+            t.crypto.add(&d.crypto);
+            t.contained_at_ns = Some(d.contained_at_ns);
+            t.stations.push(StationFigures {
+                name: "dsp".into(),
+                utilisation: d.utilisation,
+                queue_len_max: d.queue_len_max,
+                series: d.series,
+            });
+        }
+        for (r, region) in REGIONS.iter().enumerate() {
+            if let Some(c) = m.csp[r].as_mut() {
+                let c = c.totals(end);
+                t.stations.push(StationFigures {
+                    name: format!("csp_{region}"),
+                    utilisation: c.utilisation,
+                    queue_len_max: c.queue_len_max,
+                    series: c.series,
+                });
+            }
+        }
+        if let Some(s) = m.soc.as_mut() {
+            let mut s = s.totals(end);
+            t.stations.push(StationFigures {
+                name: "soc".into(),
+                utilisation: s.utilisation,
+                queue_len_max: s.queue_len_max,
+                series: std::mem::take(&mut s.series),
+            });
+            t.soc = Some(s);
+        }
+        let mt = m.meters.totals();
+        t.crypto.add(&mt.crypto);
+        t.trace = mt.trace;
+        t.refusals = mt.refusals;
+        t.timelines.push(std::mem::take(&mut m.timeline));
+        t
+    }
+
+    /// Adds the next shard's figures.
+    pub fn absorb(&mut self, o: ShardTotals) {
+        for (a, b) in self.kinds.iter_mut().zip(&o.kinds) {
+            a.merge(b);
+        }
+        self.crypto.add(&o.crypto);
+        self.stations.extend(o.stations);
+        self.timelines.extend(o.timelines);
+        self.trace.extend(o.trace);
+        for (a, b) in self.refusals.iter_mut().zip(o.refusals) {
+            *a += b;
+        }
+        if o.soc.is_some() {
+            self.soc = o.soc;
+        }
+        if o.contained_at_ns.is_some() {
+            self.contained_at_ns = o.contained_at_ns;
+        }
+        self.restores += o.restores;
+    }
+
+    /// The SOC's events logged by kind, events categorised operational,
+    /// users escalated, and the first escalation (zeros without an SOC figure).
+    pub fn soc_figures(
+        &self,
+    ) -> (
+        [u64; SecurityEvent::NAMES.len()],
+        u64,
+        Vec<u32>,
+        Option<u64>,
+    ) {
+        match &self.soc {
+            Some(s) => (
+                s.logged,
+                s.operational,
+                s.escalated.clone(),
+                s.first_escalation_ns,
+            ),
+            None => ([0; SecurityEvent::NAMES.len()], 0, Vec::new(), None),
+        }
+    }
+}

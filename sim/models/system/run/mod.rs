@@ -1,0 +1,201 @@
+//! Running the system model, in named steps: build the world and the
+//! engine, schedule the first events, run, gather the shards' figures,
+//! couple the grid, run the independent checker, and write the files.
+
+mod gather;
+mod summary;
+
+use self::gather::ShardTotals;
+use super::attack::AttackKind;
+use super::checker::{check, CheckerReport};
+use super::msg::Msg;
+use super::params::SystemScenario;
+use super::parties::users::streams_of;
+use super::shard::SystemShard;
+use super::timeline::{dense, Col, COLUMNS};
+use super::world::World;
+use crate::crypto::mode::CryptoMode;
+use crate::crypto::registry::KeyRegistry;
+use crate::engine::{EngineConfig, Progress, RunLimits, RunReport, SimTime, Simulation};
+use serde_json::Value;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a system run produced, ready to write.
+pub struct SystemRun {
+    /// The engine's report.
+    pub report: RunReport,
+    /// `summary.json`.
+    pub summary: Value,
+    /// `(file name, contents)` of the `.hgrm` histograms.
+    pub histograms: Vec<(String, String)>,
+    /// `timeseries.csv` (per minute, tidy).
+    pub timeseries: String,
+    /// `timeline.csv` (per second, wide).
+    pub timeline: String,
+    /// Wall seconds of setup, of the run, of the checker, and of everything after the run.
+    pub wall_s: (f64, f64, f64, f64),
+}
+
+/// Step 1: the cast, the shared key registry, and the engine with its shards.
+fn build(
+    sc: &SystemScenario,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+) -> (Arc<World>, Simulation<SystemShard>) {
+    let world = Arc::new(World::new(sc.clone(), seed));
+    let keys = Arc::new(KeyRegistry::new());
+    let command_keys = world.user_command_keys.iter().flatten().map(|(k, _)| k);
+    for k in command_keys.chain([&world.recovery.0, &world.manufacturer]) {
+        keys.intern(&k.public().to_uncompressed())
+            .expect("valid key");
+    }
+    let cfg = EngineConfig {
+        entities: world.entities,
+        shards: shards.min(world.entities),
+        lookahead_ns: sc.parameters.lookahead_ns(),
+        threads,
+        ring_windows: 4096,
+    };
+    let w2 = world.clone();
+    let sim = Simulation::new(cfg, |s, part| {
+        SystemShard::new(w2.clone(), keys.clone(), s, part)
+    });
+    (world, sim)
+}
+
+/// Step 2: every user's request streams, the CSPs' alert streams, and the attack.
+fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
+    for u in 0..world.users {
+        for &k in streams_of(world, u) {
+            sim.schedule(u, SimTime(1), Msg::Generate(k));
+        }
+    }
+    for r in 0..3 {
+        sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
+    }
+    let (Some(a), Some(t)) = (&world.attack, world.attack_start_ns().map(SimTime)) else {
+        return;
+    };
+    match a.kind {
+        AttackKind::Disconnect | AttackKind::Firmware | AttackKind::Flood => {
+            sim.schedule(world.attacker, t, Msg::AttackTick)
+        }
+        AttackKind::Replay => {
+            for r in 0..3 {
+                sim.schedule(world.csp0 + r, t, Msg::AttackTick);
+            }
+        }
+        AttackKind::AlertStorm => sim.schedule(world.csp0 + a.region, t, Msg::AttackTick),
+        AttackKind::CspTamper | AttackKind::DspOutage => {}
+    }
+}
+
+/// Step 4: every shard's figures, in shard order.
+fn gather(sim: &mut Simulation<SystemShard>, end: SimTime) -> ShardTotals {
+    let mut totals = ShardTotals::empty();
+    for t in sim.map_shards(|_, m| ShardTotals::of_shard(m, end)) {
+        totals.absorb(t);
+    }
+    totals.stations.sort_by(|a, b| a.name.cmp(&b.name));
+    totals
+}
+
+/// The attack's per-second effect on the grid, and the frequency it causes.
+pub(crate) struct GridSeries {
+    /// Meters off supply (all causes), per second.
+    pub meters_off: Vec<i64>,
+    /// Meters off because of the attack, per second.
+    pub attack_off: Vec<i64>,
+    /// Megawatts the attack took off, per second.
+    pub mw_off: Vec<f64>,
+    /// The frequency model's result.
+    pub freq: crate::grid::FrequencyTrace,
+}
+
+/// Step 5: demand the attack removed, and the extra demand of homes just
+/// reconnected (cold load pickup, decaying), into the frequency model;
+/// business-as-usual changes are balanced by normal dispatch and left out.
+fn couple_grid(world: &World, rows: &[[i64; COLUMNS.len()]]) -> GridSeries {
+    let g = &world.sc.parameters.grid;
+    let seconds = rows.len();
+    let mut meters_off = Vec::with_capacity(seconds);
+    let mut attack_off = Vec::with_capacity(seconds);
+    let mut mw_off = Vec::with_capacity(seconds);
+    let mut deficit = Vec::with_capacity(seconds);
+    let (mut off, mut a_off, mut kwh_off, mut surge) = (0i64, 0i64, 0i64, 0.0f64);
+    let decay = (-1.0 / (g.cold_load_decay_min * 60.0)).exp();
+    for (i, r) in rows.iter().enumerate() {
+        let t = world.clock0_s + i as f64 + 0.5;
+        off += r[Col::SupplyOff as usize] - r[Col::SupplyOn as usize];
+        a_off += r[Col::AttackOff as usize] - r[Col::AttackRestored as usize];
+        kwh_off += r[Col::KwhAttackOff as usize];
+        let mw = crate::grid::mw_of(kwh_off, t);
+        surge = surge * decay
+            + (g.cold_load_pickup - 1.0) * crate::grid::mw_of(r[Col::KwhReconnected as usize], t);
+        meters_off.push(off);
+        attack_off.push(a_off);
+        mw_off.push(mw);
+        deficit.push(surge - mw);
+    }
+    let freq = crate::grid::simulate(g, seconds, |t| deficit[(t as usize).min(seconds - 1)]);
+    GridSeries {
+        meters_off,
+        attack_off,
+        mw_off,
+        freq,
+    }
+}
+
+/// Runs the system model.
+pub fn run(
+    sc: &SystemScenario,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    max_events: u64,
+    interrupt: Option<&AtomicBool>,
+    observe: impl FnMut(&Progress),
+) -> SystemRun {
+    let t0 = Instant::now();
+    let (world, mut sim) = build(sc, seed, shards, threads);
+    schedule_initial(&world, &mut sim);
+    let setup_s = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let end = SimTime::from_secs_f64((sc.run.end_h - sc.run.start_h) * 3600.0);
+    let limits = RunLimits {
+        end,
+        max_events,
+        interrupt,
+    };
+    let report = sim.run_observed(&limits, observe);
+    let run_s = t1.elapsed().as_secs_f64();
+
+    let mut totals = gather(&mut sim, report.reached);
+
+    let t2 = Instant::now();
+    let checker: Option<CheckerReport> = (sc.crypto.mode != CryptoMode::Modeled)
+        .then(|| check(&world, std::mem::take(&mut totals.trace)));
+    let checker_s = t2.elapsed().as_secs_f64();
+
+    let seconds = (report.reached.0.div_ceil(1_000_000_000) as usize).max(1);
+    let rows = dense(&totals.timelines, seconds);
+    let grid = couple_grid(&world, &rows);
+    let files = summary::write(&world, &report, &totals, &rows, &grid, checker.as_ref());
+    SystemRun {
+        report,
+        summary: files.summary,
+        histograms: files.histograms,
+        timeseries: files.timeseries,
+        timeline: files.timeline,
+        wall_s: (
+            setup_s,
+            run_s,
+            checker_s,
+            t1.elapsed().as_secs_f64() - run_s,
+        ),
+    }
+}

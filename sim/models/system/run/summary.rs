@@ -1,0 +1,247 @@
+//! The result files of a system run: `summary.json`, the per-second
+//! `timeline.csv`, the per-minute `timeseries.csv` and the `.hgrm`
+//! latency histograms.
+
+use super::gather::ShardTotals;
+use super::GridSeries;
+use crate::crypto::device::Reject;
+use crate::engine::RunReport;
+use crate::models::system::checker::CheckerReport;
+use crate::models::system::msg::{Outcome, SecurityEvent};
+use crate::models::system::stats::Hop;
+use crate::models::system::timeline::{Col, COLUMNS};
+use crate::models::system::world::{ReqKind, World};
+use serde_json::{json, Map, Value};
+
+/// The files' contents.
+pub(super) struct Files {
+    pub summary: Value,
+    pub histograms: Vec<(String, String)>,
+    pub timeseries: String,
+    pub timeline: String,
+}
+
+type Rows = [[i64; COLUMNS.len()]];
+
+fn total(rows: &Rows, c: Col) -> i64 {
+    rows.iter().map(|r| r[c as usize]).sum()
+}
+
+/// `timeline.csv`: every counter per second, with meters off, MW off and frequency.
+fn timeline_csv(world: &World, rows: &Rows, g: &GridSeries) -> String {
+    let mut tl = String::from("time_s");
+    for c in COLUMNS {
+        tl.push(',');
+        tl.push_str(c);
+    }
+    tl.push_str(
+        ",meters_off,meters_off_by_attack,mw_off_by_attack,frequency_min_hz,frequency_max_hz\n",
+    );
+    for (s, r) in rows.iter().enumerate() {
+        tl.push_str(&(s as u64 + world.clock0_s as u64).to_string());
+        for v in r {
+            tl.push(',');
+            tl.push_str(&v.to_string());
+        }
+        tl.push_str(&format!(
+            ",{},{},{:.4},{:.5},{:.5}\n",
+            g.meters_off[s], g.attack_off[s], g.mw_off[s], g.freq.min_hz[s], g.freq.max_hz[s]
+        ));
+    }
+    tl
+}
+
+/// Per request kind: counts, outcomes and latency percentiles, and the histograms.
+fn requests(t: &ShardTotals, rows: &Rows) -> (Map<String, Value>, Vec<(String, String)>) {
+    let mut requests = Map::new();
+    let mut histograms = Vec::new();
+    for (i, k) in ReqKind::ALL.iter().enumerate() {
+        let s = &t.kinds[i];
+        let mut outcomes = Map::new();
+        for (o, n) in Outcome::ALL.iter().zip(s.outcomes) {
+            outcomes.insert(o.as_str().to_string(), json!(n));
+        }
+        let e = &s.end_to_end;
+        let sent = match k {
+            ReqKind::Alert => s.outcomes.iter().sum(),
+            ReqKind::Attack => total(rows, Col::AttackSent) as u64,
+            _ => s.sent,
+        };
+        requests.insert(
+            k.as_str().to_string(),
+            json!({
+                "sent": sent,
+                "completed": s.outcomes.iter().sum::<u64>(),
+                "outcomes": outcomes,
+                "latency_ms_p50": e.quantile_ms(0.5),
+                "latency_ms_p99": e.quantile_ms(0.99),
+                "latency_ms_p999": e.quantile_ms(0.999),
+                "latency_ms_mean": e.mean_ms(),
+            }),
+        );
+        histograms.push((format!("latency_{}.hgrm", k.as_str()), e.to_hgrm()));
+        if !matches!(k, ReqKind::Alert | ReqKind::Attack | ReqKind::Recovery) {
+            for (h, hop) in s.hops.iter().zip(Hop::ALL) {
+                let name = format!("latency_{}_{}.hgrm", k.as_str(), hop.as_str());
+                histograms.push((name, h.to_hgrm()));
+            }
+        }
+    }
+    (requests, histograms)
+}
+
+/// Times of the firmware campaign reaching 50, 95 and 99% of the victim's
+/// meters, relative to the attack's start.
+fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> Value) -> Value {
+    let mut cum = 0i64;
+    let target = world
+        .attack
+        .as_ref()
+        .map(|a| world.meters_of(a.victim))
+        .unwrap_or(0) as f64;
+    let mut marks = Map::new();
+    for q in [0.5, 0.95, 0.99] {
+        marks.insert(format!("p{}", (q * 100.0) as u32), Value::Null);
+    }
+    for (s, r) in rows.iter().enumerate() {
+        cum += r[Col::FirmwareFixed as usize];
+        for q in [0.5, 0.95, 0.99] {
+            let k = format!("p{}", (q * 100.0) as u32);
+            if marks[&k].is_null() && target > 0.0 && cum as f64 >= q * target {
+                marks.insert(k, rel(Some(s as u64 * 1_000_000_000)));
+            }
+        }
+    }
+    Value::Object(marks)
+}
+
+/// The peak of meters off because of the attack, and when 95% of them were back.
+fn restore_95(attack_off: &[i64]) -> (i64, Option<u64>) {
+    let (peak_at, peak) =
+        attack_off
+            .iter()
+            .enumerate()
+            .fold((0, 0i64), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let restored = (peak > 0)
+        .then(|| {
+            attack_off[peak_at..]
+                .iter()
+                .position(|&v| (v as f64) <= 0.05 * peak as f64)
+                .map(|i| ((peak_at + i) as u64) * 1_000_000_000)
+        })
+        .flatten();
+    (peak, restored)
+}
+
+/// `timeseries.csv`: each station's arrivals and longest queue per minute.
+fn timeseries_csv(world: &World, t: &ShardTotals) -> String {
+    let mut ts = String::from("time_min,component,metric,value\n");
+    let m0 = (world.clock0_s / 60.0) as usize;
+    for st in &t.stations {
+        let name = &st.name;
+        for (m, (a, q)) in st
+            .series
+            .arrivals
+            .iter()
+            .zip(&st.series.queue_max)
+            .enumerate()
+        {
+            let m = m + m0;
+            ts.push_str(&format!(
+                "{m},{name},arrivals,{a}\n{m},{name},queue_len_max,{q}\n"
+            ));
+        }
+    }
+    ts
+}
+
+/// Every result file's contents.
+pub(super) fn write(
+    world: &World,
+    report: &RunReport,
+    t: &ShardTotals,
+    rows: &Rows,
+    g: &GridSeries,
+    checker: Option<&CheckerReport>,
+) -> Files {
+    let sc = &world.sc;
+    let (requests, histograms) = requests(t, rows);
+    let mut refused = Map::new();
+    for (r, n) in Reject::ALL.iter().zip(t.refusals) {
+        refused.insert(r.as_str().to_string(), json!(n));
+    }
+    // Kept until the refusal table loses its always-zero column.
+    refused.insert("other".to_string(), json!(0));
+    let mut stations = Map::new();
+    for st in &t.stations {
+        stations.insert(
+            st.name.clone(),
+            json!({"utilisation": st.utilisation, "queue_len_max": st.queue_len_max}),
+        );
+    }
+    let start_s = world.attack_start_ns().map(|t| t as f64 / 1e9);
+    let rel = |t: Option<u64>| -> Value {
+        match (t, start_s) {
+            (Some(t), Some(s)) => json!(t as f64 / 1e9 - s),
+            _ => Value::Null,
+        }
+    };
+    let (logged, operational, escalated, first_escalation) = t.soc_figures();
+    let mut logged_json = Map::new();
+    for (name, n) in SecurityEvent::NAMES.iter().zip(logged) {
+        logged_json.insert(name.to_string(), json!(n));
+    }
+    let victim = world.attack.as_ref().map(|a| a.victim);
+    let contain = victim.and_then(|v| t.contained_at_ns.as_ref()?[v as usize]);
+    let (peak, restored_95) = restore_95(&g.attack_off);
+    let checker_json = checker
+        .map(|c| serde_json::to_value(c).expect("serialisable"))
+        .unwrap_or(json!({"note": "not run: crypto.mode = modeled executes no bytes to check"}));
+    let summary = json!({
+        "model": "system",
+        "meters": sc.fleet.meters,
+        "crypto_mode": sc.crypto.mode,
+        "stop_reason": report.stop.as_str(),
+        "simulated_time_reached_s": report.reached.as_secs_f64(),
+        "events": report.events,
+        "events_digest": format!("{:016x}", report.digest),
+        "requests": requests,
+        "meter_refusals": refused,
+        "components": stations,
+        "crypto_checked": t.crypto.checked,
+        "crypto_decided_by_ground_truth": t.crypto.by_ground_truth,
+        "crypto_ground_truth_mismatches": t.crypto.ground_truth_mismatches,
+        "attack": world.attack.as_ref().map(|a| json!({
+            "kind": a.kind,
+            "victim": a.victim,
+            "start_clock_s": start_s.map(|s| s + world.clock0_s),
+            "sent": total(rows, Col::AttackSent),
+            "executed": total(rows, Col::AttackExecuted),
+        })),
+        "security_events_logged": logged_json,
+        "security_events_operational": operational,
+        "incidents_escalated_users": escalated,
+        "quarantined": total(rows, Col::Quarantined),
+        "meters_disconnected_max": peak,
+        "meters_off_max_all_causes": g.meters_off.iter().copied().max().unwrap_or(0),
+        "mw_disconnected_max": g.mw_off.iter().copied().fold(0.0, f64::max),
+        "time_to_detect_s": rel(first_escalation),
+        "time_to_contain_s": rel(contain),
+        "time_to_restore_95pct_s": rel(restored_95),
+        "restorations_sent": t.restores,
+        "anchors_replaced": total(rows, Col::AnchorsReplaced),
+        "firmware_fixed": total(rows, Col::FirmwareFixed),
+        "firmware_fixed_time_s": firmware_quantiles(world, rows, &rel),
+        "frequency_min_hz": g.freq.min(),
+        "frequency_max_hz": g.freq.max(),
+        "lfdd_triggered": g.freq.lfdd_at_s.is_some(),
+        "checker_violations": checker.map(|c| c.violations).unwrap_or(0),
+        "checker": checker_json,
+    });
+    Files {
+        summary,
+        histograms,
+        timeseries: timeseries_csv(world, t),
+        timeline: timeline_csv(world, rows, g),
+    }
+}

@@ -1,0 +1,120 @@
+//! One shard of the system: it owns the parties whose entities the engine
+//! placed on it, and only dispatches each event to its party by entity and
+//! message.
+
+use super::env::{Draws, Env};
+use super::msg::{Msg, Prep};
+use super::parties::attacker::Attacker;
+use super::parties::csp::Csp;
+use super::parties::dsp::Dsp;
+use super::parties::meters::Meters;
+use super::parties::soc::Soc;
+use super::parties::users::Users;
+use super::timeline::Timeline;
+use super::world::{Holdings, World};
+use crate::crypto::mode::CryptoMode;
+use crate::crypto::registry::KeyRegistry;
+use crate::engine::rng::StreamFamily;
+use crate::engine::{Ctx, Event, Partition, ShardModel};
+use std::sync::Arc;
+
+/// One shard of the system model.
+pub struct SystemShard {
+    w: Arc<World>,
+    /// The "system" stream family; each non-meter entity draws from its own stream.
+    rng: StreamFamily,
+    /// Stream positions of the non-meter entities (by entity).
+    rng_pos: Vec<u64>,
+    pub(super) users: Users,
+    pub(super) attacker: Option<Attacker>,
+    pub(super) dsp: Option<Dsp>,
+    pub(super) soc: Option<Soc>,
+    pub(super) csp: [Option<Csp>; 3],
+    pub(super) meters: Meters,
+    /// Per-second counters.
+    pub(super) timeline: Timeline,
+}
+
+impl SystemShard {
+    /// Shard `shard` of the system model.
+    pub fn new(w: Arc<World>, keys: Arc<KeyRegistry>, shard: u32, part: Partition) -> Self {
+        let owns = |e: u32| part.shard_of(e) == shard;
+        SystemShard {
+            rng: StreamFamily::new(w.seed, "system"),
+            rng_pos: vec![0; w.meter0 as usize],
+            users: Users::new(&w, owns),
+            attacker: owns(w.attacker).then(Attacker::default),
+            dsp: owns(w.dsp).then(|| Dsp::new(&w)),
+            soc: owns(w.soc).then(|| Soc::new(&w)),
+            csp: std::array::from_fn(|r| owns(w.csp0 + r as u32).then(|| Csp::new(&w, r))),
+            meters: Meters::new(shard, part, keys),
+            timeline: Timeline::default(),
+            w,
+        }
+    }
+}
+
+const OWNED: &str = "the engine delivers events only to the shard that owns their target";
+
+impl ShardModel for SystemShard {
+    type Msg = Msg;
+    type Prep = Prep;
+
+    fn wants_prepare(&self) -> bool {
+        // Only the DSP's shard has bulk verification work, and only with crypto on.
+        self.dsp.is_some() && self.w.sc.crypto.mode != CryptoMode::Modeled
+    }
+
+    fn prepare(&self, ev: &Event<Msg>) -> Option<Prep> {
+        self.dsp.as_ref()?.prepare(&self.w, ev)
+    }
+
+    fn handle(&mut self, ev: Event<Msg>, prep: Option<Prep>, ctx: &mut Ctx<'_, Msg>) {
+        let w = &*self.w;
+        let me = ev.target;
+        let now = ctx.now();
+        let pos = self.rng_pos.get_mut(me as usize);
+        let mut env = Env {
+            rng: Draws::new(&self.rng, me, pos),
+            timeline: &mut self.timeline,
+            ctx,
+        };
+        let env = &mut env;
+        let csp = |me: u32| (me - w.csp0) as usize;
+        match ev.msg {
+            Msg::Generate(kind) => self.users.generate(w, me, kind, env),
+            Msg::Complete(job) if me == w.attacker => {
+                self.attacker.as_mut().expect(OWNED).complete(&job, now)
+            }
+            Msg::Complete(job) => self.users.complete(me, job, now),
+            Msg::Contained(log) => self.users.contained(w, me, log, env),
+            Msg::CustomerCall(m) => self.users.customer_call(w, me, m, env),
+            Msg::Recover(step) => self.users.recover(w, me, step, env),
+            Msg::Request(job) => self.dsp.as_mut().expect(OWNED).request(w, job, prep, env),
+            Msg::DspDone(job, r) => self.dsp.as_mut().expect(OWNED).done(w, job, r, env),
+            Msg::Response(job) => self.dsp.as_mut().expect(OWNED).response(w, job, prep, env),
+            Msg::Contain(u) => self.dsp.as_mut().expect(OWNED).contain(w, u, env),
+            Msg::Security(e) => self.soc.as_mut().expect(OWNED).event(w, e, env),
+            Msg::TriageDone(e, raised) => {
+                self.soc.as_mut().expect(OWNED).triaged(w, e, raised, env)
+            }
+            Msg::Deliver(job) => self.meters.deliver(w, job, env),
+            Msg::MeterDone(job) => self.meters.done(w, job, env),
+            Msg::AttackTick if me == w.attacker => {
+                let h = Holdings::of(w).expect("attack ticks exist only with an attack");
+                self.attacker.as_mut().expect(OWNED).tick(&h, me, env)
+            }
+            Msg::AttackTick => self.csp[csp(me)].as_mut().expect(OWNED).attack_tick(w, env),
+            Msg::AlertTick => self.csp[csp(me)].as_mut().expect(OWNED).alert_tick(w, env),
+            Msg::Downlink(job) | Msg::Retry(job) => self.csp[csp(me)]
+                .as_mut()
+                .expect(OWNED)
+                .transmit(w, job, env),
+            Msg::AirtimeDone(job) => self.csp[csp(me)]
+                .as_mut()
+                .expect(OWNED)
+                .airtime_done(w, job, env),
+            Msg::Uplink(job) => self.csp[csp(me)].as_mut().expect(OWNED).uplink(w, job, env),
+        }
+    }
+}
