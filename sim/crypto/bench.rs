@@ -29,6 +29,27 @@ fn rate<T>(inputs: &[T], min_s: f64, mut f: impl FnMut(&T) -> bool) -> (f64, u64
     }
 }
 
+/// Device keys derived, ECDH agreements and GBCS MACs per second.
+fn key_rates(min_s: f64) -> (f64, f64, f64) {
+    let ids: Vec<u64> = (0..4096).collect();
+    let (device_keys, _) = rate(&ids, min_s, |&i| {
+        SigningKey::from_scalar(derive_scalar(2, KeyRole::DeviceSigning, i)).is_some()
+    });
+    let acb = derive_key(1, KeyRole::AcbKeyAgreement, 0);
+    let dev_scalars: Vec<p256::Scalar> = (0..256)
+        .map(|i| derive_scalar(3, KeyRole::DeviceKeyAgreement, i))
+        .collect();
+    let (ecdh_rate, _) = rate(&dev_scalars, min_s, |d| ecdh(d, acb.public()).is_some());
+    let z = ecdh(&dev_scalars[0], acb.public()).expect("shared secret");
+    let command = vec![0x5au8; 146];
+    let counters: Vec<u64> = (0..1024).collect();
+    let (mac_rate, _) = rate(&counters, min_s, |&c| {
+        let k = derive_mac_key(&z, 0x1111, 0x2222, MacMode::Command, c);
+        std::hint::black_box(mac(&k, 0x1111, &command)).len() == 12
+    });
+    (device_keys, ecdh_rate, mac_rate)
+}
+
 /// Measures the crypto layer; `min_s` is the time spent on each figure.
 pub fn bench_crypto(threads: usize, min_s: f64) -> serde_json::Value {
     let signer = derive_key(1, KeyRole::UserCommandSigning, 0);
@@ -86,22 +107,7 @@ pub fn bench_crypto(threads: usize, min_s: f64) -> serde_json::Value {
     let (fast_sign, _) = rate(&msgs, min_s, |m| {
         std::hint::black_box(signer.sign(m)).len() == 64
     });
-    let ids: Vec<u64> = (0..4096).collect();
-    let (device_keys, _) = rate(&ids, min_s, |&i| {
-        SigningKey::from_scalar(derive_scalar(2, KeyRole::DeviceSigning, i)).is_some()
-    });
-    let acb = derive_key(1, KeyRole::AcbKeyAgreement, 0);
-    let dev_scalars: Vec<p256::Scalar> = (0..256)
-        .map(|i| derive_scalar(3, KeyRole::DeviceKeyAgreement, i))
-        .collect();
-    let (ecdh_rate, _) = rate(&dev_scalars, min_s, |d| ecdh(d, acb.public()).is_some());
-    let z = ecdh(&dev_scalars[0], acb.public()).expect("shared secret");
-    let command = vec![0x5au8; 146];
-    let counters: Vec<u64> = (0..1024).collect();
-    let (mac_rate, _) = rate(&counters, min_s, |&c| {
-        let k = derive_mac_key(&z, 0x1111, 0x2222, MacMode::Command, c);
-        std::hint::black_box(mac(&k, 0x1111, &command)).len() == 12
-    });
+    let (device_keys, ecdh_rate, mac_rate) = key_rates(min_s);
 
     // Fast verify on one thread and batch verify on `threads` threads,
     // measured in alternating rounds; the best round of each is reported, so

@@ -250,31 +250,7 @@ impl DeviceSecurity {
         let mut verified_by = None;
         if kind.is_critical() {
             let sig = d.signature.ok_or(Reject::MissingSignature)?;
-            let anchor = match (&body, kind) {
-                (Body::CredentialUpdate { slot, .. }, MessageKind::UpdateSecurityCredentials) => {
-                    let target =
-                        AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?;
-                    let same_role = self.anchors[target as usize];
-                    let recovery = self.anchors[AnchorSlot::Recovery as usize];
-                    if same_role.owner == g.originator {
-                        same_role
-                    } else if recovery.owner == g.originator {
-                        recovery
-                    } else {
-                        return Err(Reject::WrongOriginator);
-                    }
-                }
-                (_, MessageKind::UpdateSecurityCredentials) => {
-                    return Err(Reject::BadCredentialUpdate)
-                }
-                _ => {
-                    let a = self.anchors[authorising_slot(kind) as usize];
-                    if a.owner != g.originator {
-                        return Err(Reject::WrongOriginator);
-                    }
-                    a
-                }
-            };
+            let anchor = self.authorising_anchor(kind, &body, g.originator)?;
             let vk = keys.get(anchor.key).ok_or(Reject::BadSignature)?;
             if !vk.verify_prehash(&hash_to_scalar(d.signed_part), sig) {
                 return Err(Reject::BadSignature);
@@ -282,12 +258,80 @@ impl DeviceSecurity {
             verified_by = Some(anchor.key);
         }
         // 4. Content checks that need the device's own keys.
+        self.check_firmware(kind, &body, keys)?;
+        let new_anchor = match &body {
+            Body::CredentialUpdate { slot, owner, key } => {
+                let fp = keys.intern(key).ok_or(Reject::BadCredentialUpdate)?;
+                Some((
+                    AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?,
+                    Anchor {
+                        owner: *owner,
+                        key: fp,
+                    },
+                ))
+            }
+            _ => None,
+        };
+        // Every check passed: advance the counter, then act.
+        self.set_counter(g.originator, g.counter)?;
+        let executed = self.execute(kind, &body, new_anchor)?;
+        Ok(Accepted {
+            executed,
+            kind,
+            originator: g.originator,
+            counter: g.counter,
+            verified_by,
+        })
+    }
+
+    /// The anchor that must have signed a critical command of `kind` from
+    /// `originator`: the slot's own role, or (for credential updates) the
+    /// recovery key.
+    fn authorising_anchor(
+        &self,
+        kind: MessageKind,
+        body: &Body,
+        originator: u64,
+    ) -> Result<Anchor, Reject> {
+        let anchor = match (body, kind) {
+            (Body::CredentialUpdate { slot, .. }, MessageKind::UpdateSecurityCredentials) => {
+                let target = AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?;
+                let same_role = self.anchors[target as usize];
+                let recovery = self.anchors[AnchorSlot::Recovery as usize];
+                if same_role.owner == originator {
+                    same_role
+                } else if recovery.owner == originator {
+                    recovery
+                } else {
+                    return Err(Reject::WrongOriginator);
+                }
+            }
+            (_, MessageKind::UpdateSecurityCredentials) => return Err(Reject::BadCredentialUpdate),
+            _ => {
+                let a = self.anchors[authorising_slot(kind) as usize];
+                if a.owner != originator {
+                    return Err(Reject::WrongOriginator);
+                }
+                a
+            }
+        };
+        Ok(anchor)
+    }
+
+    /// A firmware image must be signed by the device's manufacturer, and an
+    /// activation must name the staged version.
+    fn check_firmware(
+        &self,
+        kind: MessageKind,
+        body: &Body,
+        keys: &KeyRegistry,
+    ) -> Result<(), Reject> {
         if let Body::Firmware {
             manufacturer,
             version,
             image_hash,
             signature,
-        } = &body
+        } = body
         {
             let (m, m_key) = self.manufacturer;
             let signed = super::gbcs::firmware_signed_bytes(*manufacturer, *version, image_hash);
@@ -304,22 +348,17 @@ impl DeviceSecurity {
                 return Err(Reject::BadFirmwareSignature);
             }
         }
-        let new_anchor = match &body {
-            Body::CredentialUpdate { slot, owner, key } => {
-                let fp = keys.intern(key).ok_or(Reject::BadCredentialUpdate)?;
-                Some((
-                    AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?,
-                    Anchor {
-                        owner: *owner,
-                        key: fp,
-                    },
-                ))
-            }
-            _ => None,
-        };
-        // Every check passed: advance the counter, then act.
-        self.set_counter(g.originator, g.counter)?;
-        let executed = match (kind, &body) {
+        Ok(())
+    }
+
+    /// Acts on a command that passed every check.
+    fn execute(
+        &mut self,
+        kind: MessageKind,
+        body: &Body,
+        new_anchor: Option<(AnchorSlot, Anchor)>,
+    ) -> Result<Executed, Reject> {
+        Ok(match (kind, body) {
             (MessageKind::ReadInstantaneous | MessageKind::ReadDailyLog, _) => Executed::Read,
             (MessageKind::PrepaymentTopUp, _) => Executed::TopUp,
             (MessageKind::UpdateTariff, _) => Executed::TariffUpdated,
@@ -341,13 +380,6 @@ impl DeviceSecurity {
                 Executed::FirmwareActivated(*version)
             }
             _ => return Err(Reject::Malformed),
-        };
-        Ok(Accepted {
-            executed,
-            kind,
-            originator: g.originator,
-            counter: g.counter,
-            verified_by,
         })
     }
 }

@@ -93,6 +93,92 @@ pub fn check(w: &World, mut trace: Vec<TraceRec>) -> CheckerReport {
     out
 }
 
+/// One meter's anchors as the checker replays them.
+struct Replayed<'a> {
+    m: u32,
+    supplier: u32,
+    /// The supplier anchor held now: owner id and key.
+    supplier_anchor: (u64, Cow<'a, VerifyKey>),
+    /// The ACB's shared secret with the meter, computed from the ACB's side once.
+    secret: Option<[u8; 32]>,
+}
+
+impl<'a> Replayed<'a> {
+    /// Checks one executed critical command's bytes: addressing, the ACB's
+    /// MAC, and the signature against the anchor held now; a credential
+    /// update then replaces the supplier anchor.
+    fn check_bytes(
+        &mut self,
+        w: &'a World,
+        r: &TraceRec,
+        kind: MessageKind,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let m = self.m;
+        let d = gbcs::decode(bytes).map_err(|_| "executed a malformed command".to_string())?;
+        let g = d.grouping;
+        if g.recipient != w.device_id(m) || g.cra != Cra::Command || g.code != r.code {
+            return Err("executed a command addressed elsewhere".into());
+        }
+        let z = *self.secret.get_or_insert_with(|| acb_side_secret(w, m));
+        let mac_good = d.mac.is_some_and(|tag| {
+            let k = derive_mac_key(&z, g.originator, g.recipient, MacMode::Command, g.counter);
+            mac_ok(&k, g.originator, d.maced_part, tag)
+        });
+        if !mac_good {
+            return Err(format!("{kind:?} executed without a valid ACB MAC"));
+        }
+        let body = Body::decode(kind, d.body);
+        let recovery_anchor = (RECOVERY_ID, &w.recovery.1);
+        let anchor = match (kind, &body) {
+            (MessageKind::UpdateSecurityCredentials, Some(Body::CredentialUpdate { slot, .. })) => {
+                if *slot != AnchorSlot::Supplier as u8 {
+                    return Err(format!("credential update of unmodelled slot {slot}"));
+                }
+                if g.originator == self.supplier_anchor.0 {
+                    Some(&*self.supplier_anchor.1)
+                } else if g.originator == recovery_anchor.0 {
+                    Some(recovery_anchor.1)
+                } else {
+                    None
+                }
+            }
+            _ => match slot_for(kind) {
+                Some(AnchorSlot::Supplier) if g.originator == self.supplier_anchor.0 => {
+                    Some(&*self.supplier_anchor.1)
+                }
+                _ => None,
+            },
+        };
+        let Some(anchor) = anchor else {
+            return Err(format!(
+                "{kind:?} from originator {:#x} that holds no anchor",
+                g.originator
+            ));
+        };
+        let sig_good = d
+            .signature
+            .is_some_and(|s| anchor.verify_prehash(&hash_to_scalar(d.signed_part), s));
+        if !sig_good {
+            return Err(format!(
+                "{kind:?} executed without a signature verifying against the anchor held"
+            ));
+        }
+        if let Some(Body::CredentialUpdate { owner, key, .. }) = body {
+            let known = w.user_command_keys[self.supplier as usize]
+                .iter()
+                .map(|(_, v)| v)
+                .find(|v| v.point().to_uncompressed() == key);
+            match (known, VerifyKey::from_sec1(&key)) {
+                (Some(v), _) => self.supplier_anchor = (owner, Cow::Borrowed(v)),
+                (None, Some(k)) => self.supplier_anchor = (owner, Cow::Owned(k)),
+                (None, None) => return Err("credential update installed an invalid key".into()),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
     let mut out = CheckerReport::default();
     let Some(first) = recs.first() else {
@@ -103,13 +189,16 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
     // The anchors the meter was commissioned with, borrowed from the
     // long-lived verifiers (with their tables); a key installed by a
     // credential update that is not one of them is parsed on its own.
-    let mut supplier_anchor: (u64, Cow<'_, VerifyKey>) = (
-        w.user_id(supplier),
-        Cow::Borrowed(&w.user_command_keys[supplier as usize][0].1),
-    );
-    let recovery_anchor = (RECOVERY_ID, &w.recovery.1);
+    let mut replayed = Replayed {
+        m,
+        supplier,
+        supplier_anchor: (
+            w.user_id(supplier),
+            Cow::Borrowed(&w.user_command_keys[supplier as usize][0].1),
+        ),
+        secret: None,
+    };
     let mut last: HashMap<u64, u64> = HashMap::new();
-    let mut secret: Option<[u8; 32]> = None;
     let violation = |out: &mut CheckerReport, why: String| {
         out.violations += 1;
         if out.examples.len() < 10 {
@@ -140,85 +229,8 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
             continue;
         };
         out.critical_verified += 1;
-        let Ok(d) = gbcs::decode(bytes) else {
-            violation(&mut out, "executed a malformed command".into());
-            continue;
-        };
-        let g = d.grouping;
-        if g.recipient != w.device_id(m) || g.cra != Cra::Command || g.code != r.code {
-            violation(&mut out, "executed a command addressed elsewhere".into());
-            continue;
-        }
-        let z = *secret.get_or_insert_with(|| acb_side_secret(w, m));
-        let mac_good = d.mac.is_some_and(|tag| {
-            let k = derive_mac_key(&z, g.originator, g.recipient, MacMode::Command, g.counter);
-            mac_ok(&k, g.originator, d.maced_part, tag)
-        });
-        if !mac_good {
-            violation(
-                &mut out,
-                format!("{kind:?} executed without a valid ACB MAC"),
-            );
-            continue;
-        }
-        let body = Body::decode(kind, d.body);
-        let anchor = match (kind, &body) {
-            (MessageKind::UpdateSecurityCredentials, Some(Body::CredentialUpdate { slot, .. })) => {
-                if *slot != AnchorSlot::Supplier as u8 {
-                    violation(
-                        &mut out,
-                        format!("credential update of unmodelled slot {slot}"),
-                    );
-                    continue;
-                }
-                if g.originator == supplier_anchor.0 {
-                    Some(&*supplier_anchor.1)
-                } else if g.originator == recovery_anchor.0 {
-                    Some(recovery_anchor.1)
-                } else {
-                    None
-                }
-            }
-            _ => match slot_for(kind) {
-                Some(AnchorSlot::Supplier) if g.originator == supplier_anchor.0 => {
-                    Some(&*supplier_anchor.1)
-                }
-                _ => None,
-            },
-        };
-        let Some(anchor) = anchor else {
-            violation(
-                &mut out,
-                format!(
-                    "{kind:?} from originator {:#x} that holds no anchor",
-                    g.originator
-                ),
-            );
-            continue;
-        };
-        let sig_good = d
-            .signature
-            .is_some_and(|s| anchor.verify_prehash(&hash_to_scalar(d.signed_part), s));
-        if !sig_good {
-            violation(
-                &mut out,
-                format!("{kind:?} executed without a signature verifying against the anchor held"),
-            );
-            continue;
-        }
-        if let Some(Body::CredentialUpdate { owner, key, .. }) = body {
-            let known = w.user_command_keys[supplier as usize]
-                .iter()
-                .map(|(_, v)| v)
-                .find(|v| v.point().to_uncompressed() == key);
-            match (known, VerifyKey::from_sec1(&key)) {
-                (Some(v), _) => supplier_anchor = (owner, Cow::Borrowed(v)),
-                (None, Some(k)) => supplier_anchor = (owner, Cow::Owned(k)),
-                (None, None) => violation(
-                    &mut out,
-                    "credential update installed an invalid key".into(),
-                ),
-            }
+        if let Err(why) = replayed.check_bytes(w, r, kind, bytes) {
+            violation(&mut out, why);
         }
     }
     out

@@ -23,6 +23,7 @@ pub mod attack;
 pub mod checker;
 pub mod env;
 pub mod governance;
+pub mod holdings;
 pub mod latency;
 pub mod msg;
 pub mod params;

@@ -165,6 +165,17 @@ pub struct RegionWan {
     pub loss: f64,
 }
 
+fn nonneg(k: &str, v: f64) -> Result<(), (String, String)> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err((
+            k.to_string(),
+            format!("must be a finite number >= 0, got {v}"),
+        ))
+    }
+}
+
 impl Csp {
     /// Region `r`'s figures (0 north, 1 central, 2 south).
     pub fn region(&self, r: usize) -> RegionWan {
@@ -196,18 +207,20 @@ impl Csp {
 impl Params {
     /// Checks ranges; returns the dotted key (under `parameters.`) and the problem.
     pub fn check(&self) -> Result<(), (String, String)> {
+        self.check_regions()?;
+        self.check_nonnegative()?;
+        self.check_shares_and_windows()?;
+        self.check_positive()?;
+        self.check_counts()?;
+        self.grid
+            .check()
+            .map_err(|(k, m)| (format!("grid.{k}"), m))?;
+        Ok(())
+    }
+
+    fn check_regions(&self) -> Result<(), (String, String)> {
         let r = &self.regions;
         let sum = r.north_share + r.central_share + r.south_share;
-        let nonneg = |k: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err((
-                    k.to_string(),
-                    format!("must be a finite number >= 0, got {v}"),
-                ))
-            }
-        };
         for (k, v) in [
             ("regions.north_share", r.north_share),
             ("regions.central_share", r.central_share),
@@ -221,6 +234,10 @@ impl Params {
                 format!("region shares must add up to 1, they add up to {sum}"),
             ));
         }
+        Ok(())
+    }
+
+    fn check_nonnegative(&self) -> Result<(), (String, String)> {
         let t = &self.traffic;
         for (k, v) in [
             (
@@ -281,6 +298,11 @@ impl Params {
         ] {
             nonneg(k, v)?;
         }
+        Ok(())
+    }
+
+    fn check_shares_and_windows(&self) -> Result<(), (String, String)> {
+        let t = &self.traffic;
         for (k, v) in [
             ("traffic.critical_alert_share", t.critical_alert_share),
             ("csp.north_loss", self.csp.north_loss),
@@ -320,6 +342,10 @@ impl Params {
                 return Err((k.into(), format!("must be at least 0.001 ms, got {v}")));
             }
         }
+        Ok(())
+    }
+
+    fn check_positive(&self) -> Result<(), (String, String)> {
         for (k, v) in [
             ("dsp.request_service_ms", self.dsp.request_service_ms),
             ("dsp.response_service_ms", self.dsp.response_service_ms),
@@ -366,6 +392,10 @@ impl Params {
                 return Err((k.into(), format!("must be a positive number, got {v}")));
             }
         }
+        Ok(())
+    }
+
+    fn check_counts(&self) -> Result<(), (String, String)> {
         for (k, v) in [
             ("dsp.workers", self.dsp.workers),
             ("csp.north_concurrent", self.csp.north_concurrent),
@@ -382,9 +412,6 @@ impl Params {
                 return Err((k.into(), "must be at least 1".into()));
             }
         }
-        self.grid
-            .check()
-            .map_err(|(k, m)| (format!("grid.{k}"), m))?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! message.
 
 use super::env::{Draws, Env};
+use super::holdings::Holdings;
 use super::msg::{Msg, Prep};
 use super::parties::attacker::Attacker;
 use super::parties::csp::Csp;
@@ -11,7 +12,7 @@ use super::parties::meters::Meters;
 use super::parties::soc::Soc;
 use super::parties::users::Users;
 use super::timeline::Timeline;
-use super::world::{Holdings, World};
+use super::world::World;
 use crate::crypto::mode::CryptoMode;
 use crate::crypto::registry::KeyRegistry;
 use crate::engine::rng::StreamFamily;

@@ -278,6 +278,30 @@ fn columns(text: &str) -> Result<std::collections::HashMap<String, Vec<f64>>, Pl
     Ok(header.into_iter().zip(cols).collect())
 }
 
+/// Vertical marks of the timeline plot: the attack's start, detection,
+/// containment and 95% restoration, in clock hours.
+fn timeline_marks(summary: &Value) -> Vec<(&'static str, f64, RGBColor)> {
+    let start = summary["attack"]["start_clock_s"].as_f64();
+    let mut marks: Vec<(&'static str, f64, RGBColor)> = Vec::new();
+    if let Some(s) = start {
+        marks.push(("attack", s / 3600.0, RGBColor(214, 39, 40)));
+        for (k, label, col) in [
+            ("time_to_detect_s", "detect", RGBColor(255, 127, 14)),
+            ("time_to_contain_s", "contain", RGBColor(148, 103, 189)),
+            (
+                "time_to_restore_95pct_s",
+                "95% restored",
+                RGBColor(44, 160, 44),
+            ),
+        ] {
+            if let Some(d) = summary[k].as_f64() {
+                marks.push((label, (s + d) / 3600.0, col));
+            }
+        }
+    }
+    marks
+}
+
 fn timeline(dir: &Path) -> Result<String, PlotError> {
     let cols = columns(&read(dir, "timeline.csv")?)?;
     let get = |k: &str| {
@@ -298,24 +322,7 @@ fn timeline(dir: &Path) -> Result<String, PlotError> {
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(Value::Null);
-    let start = summary["attack"]["start_clock_s"].as_f64();
-    let mut marks: Vec<(&str, f64, RGBColor)> = Vec::new();
-    if let Some(s) = start {
-        marks.push(("attack", s / 3600.0, RGBColor(214, 39, 40)));
-        for (k, label, col) in [
-            ("time_to_detect_s", "detect", RGBColor(255, 127, 14)),
-            ("time_to_contain_s", "contain", RGBColor(148, 103, 189)),
-            (
-                "time_to_restore_95pct_s",
-                "95% restored",
-                RGBColor(44, 160, 44),
-            ),
-        ] {
-            if let Some(d) = summary[k].as_f64() {
-                marks.push((label, (s + d) / 3600.0, col));
-            }
-        }
-    }
+    let marks = timeline_marks(&summary);
     let (t0, t1) = (
         hours.first().copied().unwrap_or(0.0),
         hours

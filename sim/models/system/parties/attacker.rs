@@ -16,10 +16,11 @@ use crate::engine::time::secs_to_ns;
 use crate::engine::{EntityId, SimTime};
 use crate::models::system::attack::{AttackKind, AttackSpec};
 use crate::models::system::env::Env;
+use crate::models::system::holdings::Holdings;
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin};
 use crate::models::system::stats::KindStats;
 use crate::models::system::timeline::Col;
-use crate::models::system::world::{Holdings, ReqKind};
+use crate::models::system::world::ReqKind;
 
 /// The attacker's progress and figures.
 #[derive(Default)]

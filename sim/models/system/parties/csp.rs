@@ -15,11 +15,12 @@ use crate::engine::time::secs_to_ns;
 use crate::engine::{EntityId, SimTime};
 use crate::models::system::attack::AttackKind;
 use crate::models::system::env::{Env, NS_PER_MS};
+use crate::models::system::holdings::Holdings;
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin, Outcome};
 use crate::models::system::parties::attacker::WanTap;
 use crate::models::system::station::Station;
 use crate::models::system::stats::Series;
-use crate::models::system::world::{Holdings, ReqKind, World};
+use crate::models::system::world::{ReqKind, World};
 
 /// One region's CSP.
 pub struct Csp {

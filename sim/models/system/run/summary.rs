@@ -3,7 +3,7 @@
 //! latency histograms.
 
 use super::gather::ShardTotals;
-use super::GridSeries;
+use super::grid::GridSeries;
 use crate::crypto::device::Reject;
 use crate::engine::RunReport;
 use crate::models::system::checker::CheckerReport;

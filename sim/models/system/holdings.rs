@@ -1,0 +1,122 @@
+//! What an attacker holds: the only view of the cast the attacker's code
+//! is given, so that "the attacker acts only with what it holds" is kept
+//! by the types, not by convention.
+
+use super::attack::AttackSpec;
+use super::world::{Signer, World};
+use crate::crypto::gbcs::MessageKind;
+use crate::engine::EntityId;
+
+/// What an attacker holds, and the public facts of the cast it can know:
+/// the only view of the [`World`] the attacker's code is given. Keys the
+/// scenario does not hand over are out of reach by construction (the world
+/// is a private field), so the attacker signs with its own key and MACs
+/// with its own key-agreement key where it lacks the victim's or the ACB's.
+pub struct Holdings<'a> {
+    w: &'a World,
+    spec: &'a AttackSpec,
+}
+
+impl<'a> Holdings<'a> {
+    /// The holdings of the scenario's attack (`None` without one).
+    pub fn of(w: &'a World) -> Option<Self> {
+        w.attack.as_ref().map(|spec| Holdings { w, spec })
+    }
+
+    /// The attack as the scenario states it.
+    pub fn spec(&self) -> &AttackSpec {
+        self.spec
+    }
+
+    /// Model parameters (public: link delays, the lookahead).
+    pub fn params(&self) -> &super::params::Params {
+        &self.w.sc.parameters
+    }
+
+    /// When the attack starts, nanoseconds.
+    pub fn start_ns(&self) -> u64 {
+        self.w.attack_start_ns().unwrap_or(0)
+    }
+
+    /// How many meters user `u` addresses (public registration data).
+    pub fn meters_of(&self, u: u32) -> u32 {
+        self.w.meters_of(u)
+    }
+
+    /// The `k`-th meter of user `u`.
+    pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
+        self.w.nth_meter_of(u, k)
+    }
+
+    /// The DSP's entity (the DCC user gateway).
+    pub fn dsp(&self) -> EntityId {
+        self.w.dsp
+    }
+
+    /// The CSP entity serving meter `m` (where a WAN injection enters).
+    pub fn csp_of_meter(&self, m: u32) -> EntityId {
+        self.w.csp0 + self.w.region_of(m) as u32
+    }
+
+    /// Who signs the command of a request of kind `msg`: the victim's
+    /// command key if held, else the attacker's own; nobody for non-critical ones.
+    pub fn signer(&self, msg: MessageKind) -> Signer {
+        if !msg.is_critical() {
+            Signer::None
+        } else if self.spec.command_key {
+            Signer::User(self.spec.victim, 0)
+        } else {
+            Signer::Attacker
+        }
+    }
+
+    /// The service request bytes of `id`, signed with the victim's
+    /// request-signing key if the attacker holds its DCC access, else its own.
+    pub fn request_bytes(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+    ) -> Option<Box<[u8]>> {
+        let key = if self.spec.user_access {
+            &self.w.user_request_keys[self.spec.victim as usize][0].0
+        } else {
+            &self.w.attacker_key.0
+        };
+        self.w
+            .request_bytes(id, msg, self.spec.victim, meter, counter, key)
+    }
+
+    /// A whole device command made by the attacker for the WAN: signed by
+    /// [`Holdings::signer`], MAC'd with the ACB's secret if it holds the
+    /// ACB's key, else with one of its own (when crypto runs for `id`).
+    pub fn wan_command(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+    ) -> Option<Box<[u8]>> {
+        let w = self.w;
+        w.policy.runs_crypto(id).then(|| {
+            let z = if self.spec.acb_key {
+                w.acb_secret(meter)
+            } else {
+                w.attacker_secret(meter)
+            };
+            let signer = self.signer(msg);
+            crate::crypto::request::build_command(
+                msg,
+                w.originator(signer, self.spec.victim),
+                w.device_id(meter),
+                counter,
+                &w.command_body(msg, meter, firmware_genuine),
+                w.signing_key(signer),
+                Some(&z),
+            )
+            .into_boxed_slice()
+        })
+    }
+}
