@@ -3,16 +3,25 @@
 //! A deterministic, parallel discrete-event simulator of Great Britain's smart
 //! metering system.
 //!
-//! The crate is built in layers:
+//! The crate is built in layers, one folder each:
 //!
 //! * [`engine`] is a small, domain-free kernel: integer time, events with a
 //!   total-order key, shards run in parallel windows, named random streams.
 //!   Its module docs state the ordering contract that makes every result
 //!   identical for any thread count.
-//! * [`phold`] is the standard synthetic benchmark for such engines, with a
-//!   sequential binary-heap baseline that runs the same events.
-//! * [`scenario`] reads scenario files and reports mistakes by file, line and key.
-//! * [`results`] writes a run's results folder atomically.
+//! * [`crypto`] is the real cryptographic path, independent of the engine:
+//!   ECDSA P-256 with per-key tables, ECDH, the GBCS KDF and MACs, SMKI
+//!   certificates, the device's checks and the DSP's.
+//! * [`grid`] is the domestic load and GB frequency model (megawatts in,
+//!   hertz out; it knows nothing of meters).
+//! * [`models`] holds the models built on the engine: [`models::phold`],
+//!   the standard synthetic benchmark with a sequential binary-heap
+//!   baseline, and [`models::system`], the smart-metering system, one
+//!   module per party.
+//! * [`workflow`] is everything around single runs: scenario files
+//!   ([`workflow::scenario`]), the results folder ([`workflow::results`]),
+//!   the command line ([`workflow::cli`]), plots, sweeps, comparisons,
+//!   reports and benchmarks.
 //!
 //! ```
 //! use dccsim::models::phold::{self, PholdParams};

@@ -1,5 +1,5 @@
 //! Binary messages close to the GBCS (Great Britain Companion Specification)
-//! layout, sized to match the DCC's reference test data (DOMAIN.md).
+//! layout, sized to match the DCC's reference test data (RTDS 4.5.0; `models/README.md`, source S1).
 //!
 //! ```text
 //!  MAC header      0xDD ‖ total length (2)                                   3 bytes

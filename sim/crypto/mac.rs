@@ -1,5 +1,5 @@
 //! Key agreement and message authentication codes as the GBCS (Great
-//! Britain Companion Specification) suite defines them (see DOMAIN.md):
+//! Britain Companion Specification) suite defines them (GBCS; see `models/README.md`, source S1):
 //!
 //! * static-static ECDH on P-256 between the access control broker (ACB) and
 //!   a device gives a shared secret `Z` (its x coordinate); `Z` is cached per

@@ -195,7 +195,7 @@ pub fn simulate(
 /// once, about 350 MW more embedded generation on rate of change of
 /// frequency within half a second, Little Barford's steam unit (244 MW) at
 /// 1 s, its gas turbines (210 MW, 187 MW) at 58 s and 76 s: 1,878 MW in
-/// stages within about a minute and a half (DOMAIN.md: about 1.88 GW within
+/// stages within about a minute and a half (ESO's technical report, `models/README.md` source S5: about 1.88 GW within
 /// about a minute; the staging follows the published incident reports).
 pub const AUG_2019_LOSSES: [(f64, f64); 6] = [
     (0.0, 737.0),
