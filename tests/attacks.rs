@@ -254,7 +254,14 @@ fn the_compromised_supplier_is_drawn_from_the_governance_weights() {
             l.scenario.system().unwrap(),
             l.scenario.scenario.seed,
         );
-        *victims.entry(w.attack.unwrap().victim).or_insert(0) += 1;
+        *victims
+            .entry(
+                w.attack
+                    .unwrap()
+                    .victim()
+                    .expect("a disconnect has a victim"),
+            )
+            .or_insert(0) += 1;
     }
     // Supplier 3 (deferred, not certified, two third parties) carries the
     // highest weight; supplier 2 (approved, certified, none) the lowest.

@@ -199,3 +199,44 @@ fn crypto_wycheproof_command_reports_passes_and_fails() {
     let o = dccsim(&["crypto", "wycheproof", "/nonexistent.json"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn an_attack_takes_only_the_keys_of_its_kind() {
+    let base = "[scenario]\nname = \"x\"\nmodel = \"system\"\n[fleet]\nmeters = 2000\n[attack]\n";
+    let cases = [
+        // A key another kind reads is an error naming it and the valid ones.
+        (
+            "kind = \"dsp_outage\"\nstart_h = 0.5\nrate_per_s = 3.0\n",
+            "attack.rate_per_s",
+        ),
+        (
+            "kind = \"replay\"\nstart_h = 0.5\npath = \"wan\"\n",
+            "valid keys here",
+        ),
+        (
+            "kind = \"alert_storm\"\nstart_h = 0.5\nvictim = 1\n",
+            "attack.victim",
+        ),
+        ("kind = \"melt\"\n", "unknown variant `melt`"),
+        (
+            "kind = \"csp_tamper\"\nstart_h = 0.5\nregion = 3\n",
+            "attack.region",
+        ),
+    ];
+    for (i, (table, needle)) in cases.iter().enumerate() {
+        let p = write(
+            &format!("attack{i}.toml"),
+            format!("{base}{table}").as_bytes(),
+        );
+        let o = dccsim(&["validate", p.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{table}: {err}");
+        assert!(err.contains(needle), "{table}: {err:?} lacks {needle:?}");
+    }
+    let ok = write(
+        "attack_ok.toml",
+        format!("{base}kind = \"dsp_outage\"\nstart_h = 0.5\nduration_s = 60\n").as_bytes(),
+    );
+    let o = dccsim(&["validate", ok.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -8,10 +8,13 @@
 //! Provider) and on the meters, never by a flag: an attacker without a key
 //! signs with a key of its own, and one without the ACB's key sends its
 //! commands without a valid MAC (message authentication code).
+//!
+//! The table is tagged by `kind`, and each kind has exactly the keys it
+//! reads: a key another kind uses is an error, not silently ignored.
 
 use serde::{Deserialize, Serialize};
 
-/// What the attacker does.
+/// What the attacker does (the `kind` tag of [`AttackSpec`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttackKind {
@@ -44,14 +47,32 @@ pub enum Path {
     Wan,
 }
 
-/// The scenario's `[attack]` table.
+/// The scenario's `[attack]` table, one variant per `kind`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AttackSpec {
+    /// Disable-supply commands to the victim supplier's meters.
+    Disconnect(CommandAttack),
+    /// A firmware image signed by the attacker, to the victim's meters.
+    Firmware(CommandAttack),
+    /// Critical commands captured on the WAN and resent.
+    Replay(Replay),
+    /// A compromised CSP drops, delays and reorders one region's traffic.
+    CspTamper(CspTamper),
+    /// Read requests flooding the DSP under the victim's identity.
+    Flood(Flood),
+    /// A regional power cut: meters raise power-outage alerts at once.
+    AlertStorm(AlertStorm),
+    /// The DSP's primary data centre is lost for `duration_s`.
+    DspOutage(DspOutage),
+}
+
+/// `disconnect` and `firmware`: commands to the victim supplier's meters.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct AttackSpec {
-    /// What the attacker does.
-    pub kind: AttackKind,
-    /// The user whose identity the attacker uses (index: suppliers first,
-    /// then other users). Ignored when `draw_victim` is true.
+pub struct CommandAttack {
+    /// The supplier whose identity the attacker uses (index). Replaced by
+    /// the draw when `draw_victim` is true.
     #[serde(default)]
     pub victim: u32,
     /// Draw the compromised supplier from the governance risk weighting
@@ -77,30 +98,103 @@ pub struct AttackSpec {
     /// With `draw_victim`: the start is drawn uniformly in `[start_h, start_h + start_spread_h)`.
     #[serde(default)]
     pub start_spread_h: f64,
-    /// Commands (or requests) per second the attacker sends.
+    /// Commands (or requests) per second.
     #[serde(default = "default_rate")]
     pub rate_per_s: f64,
     /// How many of the victim's meters are targeted (0: all of them).
     #[serde(default)]
     pub targets: u32,
-    /// How long the attack lasts (flood, CSP tampering, DSP outage), seconds.
-    #[serde(default = "default_duration")]
-    pub duration_s: f64,
-    /// CSP tampering and alert storm: the region (0 north, 1 central, 2 south).
+}
+
+/// `replay`: the victim's critical commands, recorded on the WAN before
+/// the start (a third of `targets` per region) and resent from the start.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// The user whose commands are recorded.
+    #[serde(default)]
+    pub victim: u32,
+    /// Clock hour the replay starts (recording runs until then).
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// Commands per second, across the three regions.
+    #[serde(default = "default_rate")]
+    pub rate_per_s: f64,
+    /// How many commands are recorded (0: 1,000).
+    #[serde(default)]
+    pub targets: u32,
+}
+
+/// `csp_tamper`: a compromised CSP in one region.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CspTamper {
+    /// The region: 0 north, 1 central, 2 south.
     #[serde(default)]
     pub region: u32,
-    /// CSP tampering: probability a transmission is dropped.
+    /// Probability a transmission is dropped.
     #[serde(default)]
     pub drop_share: f64,
-    /// CSP tampering: mean extra delay (exponential), seconds; reorders traffic.
+    /// Mean extra delay (exponential), seconds; reorders traffic.
     #[serde(default)]
     pub delay_mean_s: f64,
-    /// Alert storm: share of the region's meters that lose power.
+    /// Clock hour the tampering starts.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// How long it lasts, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
+}
+
+/// `flood`: read requests under the victim's identity through the DCC gateway.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Flood {
+    /// The user whose identity is used (index: suppliers first, then other users).
+    #[serde(default)]
+    pub victim: u32,
+    /// Holds the victim's DCC user access (else its requests are signed with the attacker's key).
+    #[serde(default)]
+    pub user_access: bool,
+    /// Clock hour the flood starts.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// Requests per second.
+    #[serde(default = "default_rate")]
+    pub rate_per_s: f64,
+    /// How long it lasts, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
+}
+
+/// `alert_storm`: a regional power cut.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertStorm {
+    /// The region: 0 north, 1 central, 2 south.
+    #[serde(default)]
+    pub region: u32,
+    /// Share of the region's meters that lose power.
     #[serde(default = "default_storm_share")]
     pub storm_share: f64,
-    /// Alert storm: the alerts arrive uniformly over this many seconds.
+    /// The alerts arrive uniformly over this many seconds.
     #[serde(default = "default_storm_spread")]
     pub storm_spread_s: f64,
+    /// Clock hour of the power cut.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+}
+
+/// `dsp_outage`: the DSP's primary data centre is lost.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DspOutage {
+    /// Clock hour of the loss.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// Failover time, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
 }
 
 fn default_path() -> Path {
@@ -122,7 +216,110 @@ fn default_storm_spread() -> f64 {
     60.0
 }
 
+/// A range problem: the key (under `attack.`) and what is wrong.
+type Problem = (String, String);
+
+fn finite_nonneg(k: &str, v: f64) -> Result<(), Problem> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err((k.into(), format!("must be a finite number >= 0, got {v}")))
+    }
+}
+
+fn positive(k: &str, v: f64) -> Result<(), Problem> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err((k.into(), format!("must be a positive number, got {v}")))
+    }
+}
+
+fn rate(v: f64) -> Result<(), Problem> {
+    positive("rate_per_s", v)?;
+    if v > 1e6 {
+        return Err(("rate_per_s".into(), "must be at most 1000000".into()));
+    }
+    Ok(())
+}
+
+fn probability(k: &str, v: f64) -> Result<(), Problem> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err((
+            k.into(),
+            format!("must be a probability in [0, 1], got {v}"),
+        ))
+    }
+}
+
+fn region(r: u32) -> Result<(), Problem> {
+    if r > 2 {
+        return Err((
+            "region".into(),
+            "must be 0 (north), 1 (central) or 2 (south)".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn user(v: u32, users: u32) -> Result<(), Problem> {
+    if v >= users {
+        return Err((
+            "victim".into(),
+            format!("user {v} does not exist (there are {users} users)"),
+        ));
+    }
+    Ok(())
+}
+
 impl AttackSpec {
+    /// The `kind` tag.
+    pub fn kind(&self) -> AttackKind {
+        match self {
+            AttackSpec::Disconnect(_) => AttackKind::Disconnect,
+            AttackSpec::Firmware(_) => AttackKind::Firmware,
+            AttackSpec::Replay(_) => AttackKind::Replay,
+            AttackSpec::CspTamper(_) => AttackKind::CspTamper,
+            AttackSpec::Flood(_) => AttackKind::Flood,
+            AttackSpec::AlertStorm(_) => AttackKind::AlertStorm,
+            AttackSpec::DspOutage(_) => AttackKind::DspOutage,
+        }
+    }
+
+    /// Clock hour the attack starts.
+    pub fn start_h(&self) -> f64 {
+        match self {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => a.start_h,
+            AttackSpec::Replay(a) => a.start_h,
+            AttackSpec::CspTamper(a) => a.start_h,
+            AttackSpec::Flood(a) => a.start_h,
+            AttackSpec::AlertStorm(a) => a.start_h,
+            AttackSpec::DspOutage(a) => a.start_h,
+        }
+    }
+
+    /// The user whose identity or commands the attack uses, for kinds that have one.
+    pub fn victim(&self) -> Option<u32> {
+        match self {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => Some(a.victim),
+            AttackSpec::Replay(a) => Some(a.victim),
+            AttackSpec::Flood(a) => Some(a.victim),
+            _ => None,
+        }
+    }
+
+    /// How long the attack or fault lasts, for kinds with a duration, seconds.
+    pub fn duration_s(&self) -> Option<f64> {
+        match self {
+            AttackSpec::CspTamper(a) => Some(a.duration_s),
+            AttackSpec::Flood(a) => Some(a.duration_s),
+            AttackSpec::DspOutage(a) => Some(a.duration_s),
+            _ => None,
+        }
+    }
+
     /// Checks ranges against the fleet; returns the key (under `attack.`) and the problem.
     pub fn check(
         &self,
@@ -130,82 +327,52 @@ impl AttackSpec {
         suppliers: u32,
         run_start_h: f64,
         end_h: f64,
-    ) -> Result<(), (String, String)> {
-        if self.victim >= users {
-            return Err((
-                "victim".into(),
-                format!(
-                    "user {} does not exist (there are {users} users)",
-                    self.victim
-                ),
-            ));
-        }
-        if matches!(self.kind, AttackKind::Disconnect | AttackKind::Firmware)
-            && !self.draw_victim
-            && self.victim >= suppliers
-        {
-            return Err((
-                "victim".into(),
-                format!("a {:?} attack needs a supplier (0..{suppliers})", self.kind),
-            ));
-        }
-        if !(self.start_h >= run_start_h && self.start_h < end_h) {
+    ) -> Result<(), Problem> {
+        let start_h = self.start_h();
+        if !(start_h >= run_start_h && start_h < end_h) {
             return Err((
                 "start_h".into(),
                 format!(
-                    "must be in [run.start_h = {run_start_h}, run.end_h = {end_h}), got {}",
-                    self.start_h
+                    "must be in [run.start_h = {run_start_h}, run.end_h = {end_h}), got {start_h}"
                 ),
             ));
         }
-        for (k, v) in [
-            ("start_spread_h", self.start_spread_h),
-            ("delay_mean_s", self.delay_mean_s),
-            ("storm_spread_s", self.storm_spread_s),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err((k.into(), format!("must be a finite number >= 0, got {v}")));
+        match self {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => {
+                user(a.victim, users)?;
+                if !a.draw_victim && a.victim >= suppliers {
+                    return Err((
+                        "victim".into(),
+                        format!(
+                            "a {:?} attack needs a supplier (0..{suppliers})",
+                            self.kind()
+                        ),
+                    ));
+                }
+                finite_nonneg("start_spread_h", a.start_spread_h)?;
+                rate(a.rate_per_s)
             }
-        }
-        for (k, v) in [
-            ("rate_per_s", self.rate_per_s),
-            ("duration_s", self.duration_s),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err((k.into(), format!("must be a positive number, got {v}")));
+            AttackSpec::Replay(a) => {
+                user(a.victim, users)?;
+                rate(a.rate_per_s)
             }
-        }
-        if self.rate_per_s > 1e6 {
-            return Err(("rate_per_s".into(), "must be at most 1000000".into()));
-        }
-        for (k, v) in [
-            ("drop_share", self.drop_share),
-            ("storm_share", self.storm_share),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err((
-                    k.into(),
-                    format!("must be a probability in [0, 1], got {v}"),
-                ));
+            AttackSpec::CspTamper(a) => {
+                region(a.region)?;
+                probability("drop_share", a.drop_share)?;
+                finite_nonneg("delay_mean_s", a.delay_mean_s)?;
+                positive("duration_s", a.duration_s)
             }
+            AttackSpec::Flood(a) => {
+                user(a.victim, users)?;
+                rate(a.rate_per_s)?;
+                positive("duration_s", a.duration_s)
+            }
+            AttackSpec::AlertStorm(a) => {
+                region(a.region)?;
+                probability("storm_share", a.storm_share)?;
+                finite_nonneg("storm_spread_s", a.storm_spread_s)
+            }
+            AttackSpec::DspOutage(a) => positive("duration_s", a.duration_s),
         }
-        if self.region > 2 {
-            return Err((
-                "region".into(),
-                "must be 0 (north), 1 (central) or 2 (south)".into(),
-            ));
-        }
-        if self.kind == AttackKind::Replay && self.path != Path::Wan {
-            return Err((
-                "path".into(),
-                "a replay is injected on the WAN: path = \"wan\"".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Whether injected commands travel through the DSP.
-    pub fn via_dcc(&self) -> bool {
-        self.path == Path::Dcc
     }
 }

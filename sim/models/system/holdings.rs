@@ -15,17 +15,46 @@ use crate::engine::EntityId;
 pub struct Holdings<'a> {
     w: &'a World,
     spec: &'a AttackSpec,
+    victim: u32,
+    user_access: bool,
+    command_key: bool,
+    acb_key: bool,
 }
 
 impl<'a> Holdings<'a> {
     /// The holdings of the scenario's attack (`None` without one).
     pub fn of(w: &'a World) -> Option<Self> {
-        w.attack.as_ref().map(|spec| Holdings { w, spec })
+        let spec = w.attack.as_ref()?;
+        let (user_access, command_key, acb_key) = match spec {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => {
+                (a.user_access, a.command_key, a.acb_key)
+            }
+            AttackSpec::Flood(a) => (a.user_access, false, false),
+            _ => (false, false, false),
+        };
+        Some(Holdings {
+            w,
+            spec,
+            victim: spec.victim().unwrap_or(0),
+            user_access,
+            command_key,
+            acb_key,
+        })
     }
 
     /// The attack as the scenario states it.
     pub fn spec(&self) -> &AttackSpec {
         self.spec
+    }
+
+    /// Whether it holds the victim's DCC user access (gateway and request-signing key).
+    pub fn user_access(&self) -> bool {
+        self.user_access
+    }
+
+    /// Whether it holds the ACB's key-agreement key.
+    pub fn acb_key(&self) -> bool {
+        self.acb_key
     }
 
     /// Model parameters (public: link delays, the lookahead).
@@ -63,8 +92,8 @@ impl<'a> Holdings<'a> {
     pub fn signer(&self, msg: MessageKind) -> Signer {
         if !msg.is_critical() {
             Signer::None
-        } else if self.spec.command_key {
-            Signer::User(self.spec.victim, 0)
+        } else if self.command_key {
+            Signer::User(self.victim, 0)
         } else {
             Signer::Attacker
         }
@@ -79,13 +108,13 @@ impl<'a> Holdings<'a> {
         meter: u32,
         counter: u64,
     ) -> Option<Box<[u8]>> {
-        let key = if self.spec.user_access {
-            &self.w.user_request_keys[self.spec.victim as usize][0].0
+        let key = if self.user_access {
+            &self.w.user_request_keys[self.victim as usize][0].0
         } else {
             &self.w.attacker_key.0
         };
         self.w
-            .request_bytes(id, msg, self.spec.victim, meter, counter, key)
+            .request_bytes(id, msg, self.victim, meter, counter, key)
     }
 
     /// A whole device command made by the attacker for the WAN: signed by
@@ -101,7 +130,7 @@ impl<'a> Holdings<'a> {
     ) -> Option<Box<[u8]>> {
         let w = self.w;
         w.policy.runs_crypto(id).then(|| {
-            let z = if self.spec.acb_key {
+            let z = if self.acb_key {
                 w.acb_secret(meter)
             } else {
                 w.attacker_secret(meter)
@@ -109,7 +138,7 @@ impl<'a> Holdings<'a> {
             let signer = self.signer(msg);
             crate::crypto::request::build_command(
                 msg,
-                w.originator(signer, self.spec.victim),
+                w.originator(signer, self.victim),
                 w.device_id(meter),
                 counter,
                 &w.command_body(msg, meter, firmware_genuine),

@@ -233,7 +233,10 @@ impl World {
         let acb_table = FixedBaseTable::new(acb.public(), KEY_TABLE_WINDOW);
         let attacker_ka = derive_key(seed, KeyRole::AcbKeyAgreement, 0xA77A_C4E2);
         let attacker_ka_table = FixedBaseTable::new(attacker_ka.public(), KEY_TABLE_WINDOW);
-        let attack = sc.attack.clone().map(|mut a| {
+        let attack = sc.attack.clone().map(|mut spec| {
+            let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
+                return spec;
+            };
             if a.draw_victim {
                 let f = &sc.fleet;
                 let g = &sc.parameters.governance;
@@ -252,7 +255,7 @@ impl World {
                 let b2 = hash_parts(&[seed, 0x7374_6172_7421]);
                 a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
             }
-            a
+            spec
         });
         let manufacturer = derive_key(seed, KeyRole::Manufacturer, MANUFACTURER as u64);
         let attacker_key = pair(derive_key(seed, KeyRole::UserCommandSigning, 0xA77A_C4E2));
@@ -308,7 +311,7 @@ impl World {
     /// When the attack starts, simulated nanoseconds.
     pub fn attack_start_ns(&self) -> Option<u64> {
         self.attack.as_ref().map(|a| {
-            crate::engine::time::secs_to_ns((a.start_h * 3600.0 - self.clock0_s).max(0.0)).max(1)
+            crate::engine::time::secs_to_ns((a.start_h() * 3600.0 - self.clock0_s).max(0.0)).max(1)
         })
     }
 
@@ -488,9 +491,12 @@ impl World {
 
     /// The `[start, end)` of the scenario's attack or fault of `kind`, nanoseconds.
     pub fn attack_window(&self, kind: super::attack::AttackKind) -> Option<(u64, u64)> {
-        let a = self.attack.as_ref().filter(|a| a.kind == kind)?;
+        let a = self.attack.as_ref().filter(|a| a.kind() == kind)?;
         let start = self.attack_start_ns()?;
-        Some((start, start + crate::engine::time::secs_to_ns(a.duration_s)))
+        Some((
+            start,
+            start + crate::engine::time::secs_to_ns(a.duration_s()?),
+        ))
     }
 
     /// The body a command carries: a credential update installs supplier

@@ -14,7 +14,7 @@
 use crate::crypto::gbcs::MessageKind;
 use crate::engine::time::secs_to_ns;
 use crate::engine::{EntityId, SimTime};
-use crate::models::system::attack::{AttackKind, AttackSpec};
+use crate::models::system::attack::{AttackKind, AttackSpec, Path, Replay};
 use crate::models::system::env::Env;
 use crate::models::system::holdings::Holdings;
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin};
@@ -34,27 +34,37 @@ pub struct Attacker {
 impl Attacker {
     /// The attacker's next action, at entity `me`.
     pub fn tick(&mut self, h: &Holdings<'_>, me: EntityId, env: &mut Env<'_, '_>) {
-        let a = h.spec();
         let now = env.now();
-        let v = a.victim;
-        let (msg, targets) = match a.kind {
-            AttackKind::Disconnect => (MessageKind::DisableSupply, h.meters_of(v)),
-            AttackKind::Firmware => (MessageKind::UpdateFirmware, h.meters_of(v)),
-            AttackKind::Flood => (MessageKind::ReadInstantaneous, u32::MAX),
+        // What this kind sends, to whom, how many and until when.
+        let (msg, v, targets, rate_per_s, path, end_ns) = match h.spec() {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => {
+                let msg = if h.spec().kind() == AttackKind::Firmware {
+                    MessageKind::UpdateFirmware
+                } else {
+                    MessageKind::DisableSupply
+                };
+                let all = h.meters_of(a.victim);
+                let targets = if a.targets == 0 {
+                    all
+                } else {
+                    a.targets.min(all)
+                };
+                (msg, a.victim, targets, a.rate_per_s, a.path, None)
+            }
+            AttackSpec::Flood(a) => {
+                let end = h.start_ns() + secs_to_ns(a.duration_s);
+                let (msg, rate) = (MessageKind::ReadInstantaneous, a.rate_per_s);
+                (msg, a.victim, u32::MAX, rate, Path::Dcc, Some(end))
+            }
             _ => return,
         };
-        let targets = if a.targets == 0 {
-            targets
-        } else {
-            a.targets.min(targets)
-        };
         let k = self.sent;
-        let end = h.start_ns() + secs_to_ns(a.duration_s);
-        if k >= targets as u64 || (a.kind == AttackKind::Flood && now.0 >= end) {
+        if k >= targets as u64 || end_ns.is_some_and(|end| now.0 >= end) {
             return;
         }
         self.sent += 1;
-        let meter = if a.kind == AttackKind::Flood {
+        let meter = if end_ns.is_some() {
+            // A flood picks meters at random.
             let pick = env.rng.bits();
             let n = h.meters_of(v);
             h.nth_meter_of(v, (((pick >> 32) * n as u64) >> 32) as u32)
@@ -73,26 +83,26 @@ impl Attacker {
             Origin::Attack,
         );
         job.signer = h.signer(msg);
-        job.request_genuine = a.user_access;
-        job.firmware_genuine = a.kind != AttackKind::Firmware;
+        job.request_genuine = h.user_access();
+        job.firmware_genuine = msg != MessageKind::UpdateFirmware;
         self.stats.sent += 1;
         env.count(Col::AttackSent, 1);
         if msg.is_critical() {
             env.count(Col::CriticalSent, 1);
         }
         let p = h.params();
-        if a.via_dcc() {
+        if path == Path::Dcc {
             job.bytes = h.request_bytes(id, msg, meter, job.counter);
             let d = env.rng.user_link_ns(p);
             env.send(h.dsp(), d, Msg::Request(job));
         } else {
             // Straight onto the WAN: the attacker makes the whole command.
-            job.acb_mac = a.acb_key;
+            job.acb_mac = h.acb_key();
             job.bytes = h.wan_command(id, msg, meter, job.counter, job.firmware_genuine);
             let d = env.rng.dsp_to_csp_ns(p);
             env.send(h.csp_of_meter(meter), d, Msg::Downlink(job));
         }
-        env.send_self(((1e9 / a.rate_per_s) as u64).max(1), Msg::AttackTick);
+        env.send_self(((1e9 / rate_per_s) as u64).max(1), Msg::AttackTick);
     }
 
     /// One of its requests came back.
@@ -113,16 +123,12 @@ pub struct WanTap {
 }
 
 impl WanTap {
-    /// A command crosses region `region`'s WAN: recorded if it is one of
-    /// the victim's critical commands, before the attack, up to a third of
-    /// the attack's targets (1,000 by default) per region.
-    pub fn observe(&mut self, h: &Holdings<'_>, _region: usize, job: &Job, now: SimTime) {
-        let a = h.spec();
-        if a.kind != AttackKind::Replay {
-            return;
-        }
+    /// A command crosses a region's WAN: recorded if it is one of the
+    /// victim's critical commands, before the replay starts (`start_ns`), up
+    /// to a third of the replay's targets (1,000 by default) per region.
+    pub fn observe(&mut self, a: &Replay, start_ns: u64, job: &Job, now: SimTime) {
         let cap = if a.targets == 0 { 1000 } else { a.targets } as usize;
-        if now.0 < h.start_ns()
+        if now.0 < start_ns
             && job.claimed == a.victim
             && job.origin == Origin::Bau
             && job.msg.is_critical()
@@ -134,7 +140,7 @@ impl WanTap {
 
     /// Sends every recorded command again, `3 / rate_per_s` apart, as the
     /// attacker's (entity `attacker`).
-    pub fn replay(&mut self, a: &AttackSpec, attacker: EntityId, env: &mut Env<'_, '_>) {
+    pub fn replay(&mut self, a: &Replay, attacker: EntityId, env: &mut Env<'_, '_>) {
         let now = env.now();
         let gap = (3e9 / a.rate_per_s) as u64;
         for (i, mut job) in std::mem::take(&mut self.captured).into_iter().enumerate() {

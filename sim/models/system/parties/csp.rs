@@ -13,9 +13,8 @@ use crate::crypto::gbcs::{Cra, MessageKind};
 use crate::engine::rng::exp_ns;
 use crate::engine::time::secs_to_ns;
 use crate::engine::{EntityId, SimTime};
-use crate::models::system::attack::AttackKind;
+use crate::models::system::attack::{AttackKind, AttackSpec};
 use crate::models::system::env::{Env, NS_PER_MS};
-use crate::models::system::holdings::Holdings;
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin, Outcome};
 use crate::models::system::parties::attacker::WanTap;
 use crate::models::system::station::Station;
@@ -62,8 +61,8 @@ impl Csp {
     /// A command to transmit (from the DSP, a retry, or injected on the WAN).
     pub fn transmit(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
         let now = env.now();
-        if let Some(h) = Holdings::of(w) {
-            self.tap.observe(&h, self.region, &job, now);
+        if let (Some(AttackSpec::Replay(a)), Some(start)) = (&w.attack, w.attack_start_ns()) {
+            self.tap.observe(a, start, &job, now);
         }
         let air = airtime_ns(w, &job);
         let started = self.airtime.arrive(now, job);
@@ -76,7 +75,7 @@ impl Csp {
     /// A compromised CSP's drop probability and mean extra delay (ns) now.
     fn tamper(&self, w: &World, now: SimTime) -> (f64, f64) {
         match (w.attack_window(AttackKind::CspTamper), &w.attack) {
-            (Some((s, e)), Some(a))
+            (Some((s, e)), Some(AttackSpec::CspTamper(a)))
                 if a.region as usize == self.region && now.0 >= s && now.0 < e =>
             {
                 (a.drop_share, a.delay_mean_s * 1e9)
@@ -187,12 +186,9 @@ impl Csp {
     /// The scenario's action in this region now: a replaying attacker sends
     /// what it recorded; a regional power cut makes meters raise alerts.
     pub fn attack_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
-        let Some(a) = w.attack.as_ref() else {
-            return;
-        };
-        match a.kind {
-            AttackKind::Replay => self.tap.replay(a, w.attacker, env),
-            AttackKind::AlertStorm => {
+        match &w.attack {
+            Some(AttackSpec::Replay(a)) => self.tap.replay(a, w.attacker, env),
+            Some(AttackSpec::AlertStorm(a)) => {
                 let r = self.region;
                 let (lo, hi) = (w.region_bounds[r], w.region_bounds[r + 1]);
                 let n = ((hi - lo) as f64 * a.storm_share).round() as u64;

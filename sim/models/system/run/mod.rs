@@ -8,7 +8,7 @@ mod summary;
 
 use self::gather::ShardTotals;
 use self::grid::couple_grid;
-use super::attack::AttackKind;
+use super::attack::AttackSpec;
 use super::checker::{check, CheckerReport};
 use super::msg::Msg;
 use super::params::SystemScenario;
@@ -81,17 +81,18 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     let (Some(a), Some(t)) = (&world.attack, world.attack_start_ns().map(SimTime)) else {
         return;
     };
-    match a.kind {
-        AttackKind::Disconnect | AttackKind::Firmware | AttackKind::Flood => {
+    match a {
+        AttackSpec::Disconnect(_) | AttackSpec::Firmware(_) | AttackSpec::Flood(_) => {
             sim.schedule(world.attacker, t, Msg::AttackTick)
         }
-        AttackKind::Replay => {
+        AttackSpec::Replay(_) => {
             for r in 0..3 {
                 sim.schedule(world.csp0 + r, t, Msg::AttackTick);
             }
         }
-        AttackKind::AlertStorm => sim.schedule(world.csp0 + a.region, t, Msg::AttackTick),
-        AttackKind::CspTamper | AttackKind::DspOutage => {}
+        AttackSpec::AlertStorm(s) => sim.schedule(world.csp0 + s.region, t, Msg::AttackTick),
+        // Faults the CSP and the DSP read from the world as they work.
+        AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) => {}
     }
 }
 

@@ -97,7 +97,8 @@ fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> V
     let target = world
         .attack
         .as_ref()
-        .map(|a| world.meters_of(a.victim))
+        .and_then(|a| a.victim())
+        .map(|v| world.meters_of(v))
         .unwrap_or(0) as f64;
     let mut marks = Map::new();
     for q in [0.5, 0.95, 0.99] {
@@ -191,7 +192,7 @@ pub(super) fn write(
     for (name, n) in SecurityEvent::NAMES.iter().zip(logged) {
         logged_json.insert(name.to_string(), json!(n));
     }
-    let victim = world.attack.as_ref().map(|a| a.victim);
+    let victim = world.attack.as_ref().and_then(|a| a.victim());
     let contain = victim.and_then(|v| t.contained_at_ns.as_ref()?[v as usize]);
     let (peak, restored_95) = restore_95(&g.attack_off);
     let checker_json = checker
@@ -212,8 +213,8 @@ pub(super) fn write(
         "crypto_decided_by_ground_truth": t.crypto.by_ground_truth,
         "crypto_ground_truth_mismatches": t.crypto.ground_truth_mismatches,
         "attack": world.attack.as_ref().map(|a| json!({
-            "kind": a.kind,
-            "victim": a.victim,
+            "kind": a.kind(),
+            "victim": a.victim(),
             "start_clock_s": start_s.map(|s| s + world.clock0_s),
             "sent": total(rows, Col::AttackSent),
             "executed": total(rows, Col::AttackExecuted),
