@@ -171,8 +171,6 @@ pub(super) fn write(
     for (r, n) in Reject::ALL.iter().zip(t.refusals) {
         refused.insert(r.as_str().to_string(), json!(n));
     }
-    // Kept until the refusal table loses its always-zero column.
-    refused.insert("other".to_string(), json!(0));
     let mut stations = Map::new();
     for st in &t.stations {
         stations.insert(
