@@ -372,3 +372,19 @@ fn the_checker_flags_every_kind_of_violation() {
         assert_eq!(r.violations, 1, "{what}: {:?}", r.examples);
     }
 }
+
+#[test]
+fn a_supplier_with_no_meters_is_a_valid_victim() {
+    // Shares of 0 are legal (a supplier with no customers): attacks on it
+    // find nothing to target, and nothing divides by its zero meters.
+    let shares = "fleet.supplier_shares=[0.0, 0.4, 0.3, 0.3]";
+    let modeled = "crypto.mode=\"modeled\"";
+    let s = run(
+        "request_flood",
+        &["fleet.meters=3000", shares, "attack.victim=0", modeled],
+    );
+    assert_eq!(n(&s["attack"]["sent"]), 0);
+    let s = run("mass_disconnect", &["fleet.meters=3000", shares, modeled]);
+    assert_eq!(n(&s["attack"]["sent"]), 0);
+    assert_eq!(n(&s["meters_disconnected_max"]), 0);
+}

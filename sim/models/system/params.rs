@@ -560,6 +560,23 @@ impl SystemScenario {
                     format!("shares must be >= 0 and add up to 1, they add up to {sum}"),
                 ));
             }
+            // Meters are registered to suppliers in a repeating cycle of
+            // 1,000 (so every supplier's meters spread over every region):
+            // a share finer than 0.001 cannot be represented, so say so
+            // rather than round it silently.
+            if let Some((i, s)) = f
+                .supplier_shares
+                .iter()
+                .enumerate()
+                .find(|(_, s)| ((*s * 1000.0).round() - *s * 1000.0).abs() > 1e-6)
+            {
+                return Err((
+                    "fleet.supplier_shares".into(),
+                    format!(
+                        "supplier {i}'s share {s} is not a multiple of 0.001 (meters are assigned in a 1,000-meter cycle)"
+                    ),
+                ));
+            }
         }
         for (k, n) in [
             ("fleet.assurance", f.assurance.len()),

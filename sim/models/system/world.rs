@@ -398,6 +398,7 @@ impl World {
             self.supplier_slots[u as usize + 1],
         );
         let per = b - a;
+        assert!(k < self.meters_of(u), "user {u} has no meter number {k}");
         (k / per) * CYCLE + a + k % per
     }
 

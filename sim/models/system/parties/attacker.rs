@@ -64,9 +64,12 @@ impl Attacker {
         }
         self.sent += 1;
         let meter = if end_ns.is_some() {
-            // A flood picks meters at random.
+            // A flood picks meters at random (of the victim's, if it has any).
             let pick = env.rng.bits();
             let n = h.meters_of(v);
+            if n == 0 {
+                return;
+            }
             h.nth_meter_of(v, (((pick >> 32) * n as u64) >> 32) as u32)
         } else {
             h.nth_meter_of(v, k as u32)
