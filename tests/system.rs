@@ -119,3 +119,36 @@ fn reordered_commands_are_refused_as_replays_not_counted_as_crypto_mismatches() 
     assert_eq!(s["crypto_ground_truth_mismatches"], 0);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn sampled_crypto_checks_a_sampled_message_everywhere_it_goes() {
+    // With half the messages sampled, every check of a sampled message
+    // (request at the DSP, command at the meter, response back at the DSP)
+    // runs the cryptography, so about half of all decisions are checked.
+    // (Checking each hop with its own sample would check far fewer: only
+    // the request hop at the rate f, the later hops at f squared.)
+    let out = std::env::temp_dir().join(format!("dccsim-sampled-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    run(
+        &out,
+        2,
+        &[
+            "--set",
+            "crypto.mode=\"sampled\"",
+            "--set",
+            "crypto.sample_fraction=0.5",
+        ],
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let checked = s["crypto_checked"].as_f64().unwrap();
+    let by_truth = s["crypto_decided_by_ground_truth"].as_f64().unwrap();
+    let share = checked / (checked + by_truth);
+    assert!((0.46..0.54).contains(&share), "checked share {share}");
+    assert_eq!(s["crypto_ground_truth_mismatches"], 0);
+    assert_eq!(s["checker_violations"], 0);
+    let c = &s["checker"];
+    assert!(c["critical_verified"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["critical_unverifiable"].as_u64().unwrap() > 0, "{c}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -3,7 +3,10 @@
 //! * `full`: every signature and MAC is made and checked.
 //! * `sampled`: a deterministic fraction of messages (chosen by a hash of
 //!   the message's identity and the seed, never by the thread schedule) is
-//!   made and checked; the rest are decided by their ground truth.
+//!   made and checked; the rest are decided by their ground truth. The rule
+//!   is one per message: a sampled message (a request, the command it
+//!   becomes, its response; or an alert) is checked everywhere it goes, so
+//!   every check of it asks [`CryptoPolicy::decide`] with the same id.
 //! * `modeled`: no cryptography; every message is decided by its ground
 //!   truth (for the largest runs).
 //!

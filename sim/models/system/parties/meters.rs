@@ -202,7 +202,7 @@ impl Meters {
         let keys = &self.keys;
         let accepted = w
             .policy
-            .decide(job.id ^ 0xC0DE, truth.is_ok(), &mut self.crypto, || {
+            .decide(job.id, truth.is_ok(), &mut self.crypto, || {
                 real = Some(dev.receive_command(bytes, z, keys));
                 matches!(real, Some(Ok(_)))
             });
@@ -245,8 +245,14 @@ impl Meters {
                 self.verdict(w, &job, b, &z, truth, local)
             }
             None => {
-                let installs = truth.is_ok() && job.msg == MessageKind::UpdateSecurityCredentials;
-                (truth, installs.then_some(1))
+                // Not sampled: ground truth decides (a sampled command
+                // always carries bytes, so `|| false` never decides).
+                let ok = w
+                    .policy
+                    .decide(job.id, truth.is_ok(), &mut self.crypto, || false);
+                let verdict = if ok { Ok(()) } else { truth };
+                let installs = ok && job.msg == MessageKind::UpdateSecurityCredentials;
+                (verdict, installs.then_some(1))
             }
         };
         match verdict {

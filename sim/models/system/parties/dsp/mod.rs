@@ -105,17 +105,17 @@ impl Dsp {
             job.outcome = Outcome::DspUserSuspended;
             env.count(Col::Suspended, 1);
         } else {
-            let sig_ok = match &job.bytes {
-                Some(_) => {
-                    let p = prep
-                        .as_ref()
-                        .map(|p| p.ok)
-                        .unwrap_or_else(|| verify_request(w, &job));
-                    w.policy
-                        .decide(job.id, job.request_genuine, &mut self.crypto, || p)
-                }
-                None => job.request_genuine,
-            };
+            // A sampled request carries bytes (its sender built them under
+            // the same rule); one without is decided by its ground truth.
+            let sig_ok = w
+                .policy
+                .decide(job.id, job.request_genuine, &mut self.crypto, || {
+                    job.bytes.is_some()
+                        && prep
+                            .as_ref()
+                            .map(|p| p.ok)
+                            .unwrap_or_else(|| verify_request(w, &job))
+                });
             let registered = u >= w.suppliers || w.supplier_of(job.meter) == u;
             if !sig_ok {
                 job.outcome = Outcome::DspBadSignature;
@@ -165,16 +165,18 @@ impl Dsp {
         if job.dsp_in_ns == 0 {
             job.dsp_in_ns = env.now().0;
         }
-        if let Some(bytes) = job.bytes.take() {
-            let ok = match prep {
-                Some(p) => p.ok,
-                None => check_response(w, &job, &bytes),
-            };
-            if !w
+        // Every response the meter made (and every alert) is authenticated:
+        // by its bytes when the message is sampled, else by ground truth.
+        let bytes = job.bytes.take();
+        if bytes.is_some() || job.outcome == Outcome::Ok {
+            let ok = w
                 .policy
-                .decide(job.id ^ 0x5E5E, true, &mut self.crypto, || ok)
-                && job.outcome == Outcome::Ok
-            {
+                .decide(job.id, true, &mut self.crypto, || match (&prep, &bytes) {
+                    (Some(p), _) => p.ok,
+                    (None, Some(b)) => check_response(w, &job, b),
+                    (None, None) => false,
+                });
+            if !ok && job.outcome == Outcome::Ok {
                 job.outcome = Outcome::ResponseBadAuth;
             }
         }
