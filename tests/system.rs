@@ -152,3 +152,47 @@ fn sampled_crypto_checks_a_sampled_message_everywhere_it_goes() {
     assert!(c["critical_unverifiable"].as_u64().unwrap() > 0, "{c}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn csp_arrivals_count_each_command_once_and_retries_apart() {
+    let out = std::env::temp_dir().join(format!("dccsim-retries-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    run(&out, 2, &[]);
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (mut arrivals, mut retries) = (0u64, 0u64);
+    for line in std::fs::read_to_string(out.join("timeseries.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[1].starts_with("csp_") {
+            let v: u64 = f[3].parse().unwrap();
+            match f[2] {
+                "arrivals" => arrivals += v,
+                "retries" => retries += v,
+                _ => {}
+            }
+        }
+    }
+    let (mut sent, mut completed, mut dsp_refused) = (0, 0, 0);
+    for (kind, r) in s["requests"].as_object().unwrap() {
+        if kind == "alert" {
+            continue;
+        }
+        sent += r["sent"].as_u64().unwrap();
+        completed += r["completed"].as_u64().unwrap();
+        for (o, n) in r["outcomes"].as_object().unwrap() {
+            if o.starts_with("dsp_") {
+                dsp_refused += n.as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(sent, completed, "the small day ends with nothing in flight");
+    // Every request the DSP passed went to its CSP exactly once; WAN losses
+    // were retransmitted, and those count as retries, not arrivals.
+    assert_eq!(arrivals, completed - dsp_refused);
+    assert!(retries > 0, "the WAN loses 1-2% of transmissions");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -105,17 +105,8 @@ impl ShardModel for SystemShard {
                 let h = Holdings::of(w).expect("attack ticks exist only with an attack");
                 self.attacker.as_mut().expect(OWNED).tick(&h, me, env)
             }
-            Msg::AttackTick => self.csp[csp(me)].as_mut().expect(OWNED).attack_tick(w, env),
-            Msg::AlertTick => self.csp[csp(me)].as_mut().expect(OWNED).alert_tick(w, env),
-            Msg::Downlink(job) | Msg::Retry(job) => self.csp[csp(me)]
-                .as_mut()
-                .expect(OWNED)
-                .transmit(w, job, env),
-            Msg::AirtimeDone(job) => self.csp[csp(me)]
-                .as_mut()
-                .expect(OWNED)
-                .airtime_done(w, job, env),
-            Msg::Uplink(job) => self.csp[csp(me)].as_mut().expect(OWNED).uplink(w, job, env),
+            // Everything else is for a CSP.
+            msg => self.csp[csp(me)].as_mut().expect(OWNED).handle(w, msg, env),
         }
     }
 }

@@ -97,6 +97,15 @@ impl KindStats {
     }
 }
 
+/// What a station's new job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Came {
+    /// A job arriving for the first time.
+    Arrival,
+    /// A job sent again after a timeout.
+    Retry,
+}
+
 /// A station's per-minute figures.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
@@ -104,18 +113,23 @@ pub struct Series {
     pub arrivals: Vec<u64>,
     /// Longest queue per minute.
     pub queue_max: Vec<u64>,
+    /// Retransmissions per minute (counted apart from arrivals).
+    pub retries: Vec<u64>,
 }
 
 impl Series {
-    /// Notes the queue length at `now`, and an arrival if `arrival`.
-    pub fn note(&mut self, now: SimTime, queue: usize, arrival: bool) {
+    /// Notes the queue length at `now`, and what came in: a new arrival
+    /// or a retransmission of one already counted.
+    pub fn note(&mut self, now: SimTime, queue: usize, came: Came) {
         let m = (now.0 / 60_000_000_000) as usize;
         if self.arrivals.len() <= m {
             self.arrivals.resize(m + 1, 0);
             self.queue_max.resize(m + 1, 0);
+            self.retries.resize(m + 1, 0);
         }
-        if arrival {
-            self.arrivals[m] += 1;
+        match came {
+            Came::Arrival => self.arrivals[m] += 1,
+            Came::Retry => self.retries[m] += 1,
         }
         self.queue_max[m] = self.queue_max[m].max(queue as u64);
     }

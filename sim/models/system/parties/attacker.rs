@@ -156,7 +156,7 @@ impl WanTap {
             job.dsp_out_ns = 0;
             env.timeline
                 .add(SimTime(job.created_ns), Col::AttackSent, 1);
-            env.send_self(i as u64 * gap + 1, Msg::Retry(job));
+            env.send_self(i as u64 * gap + 1, Msg::Downlink(job));
         }
     }
 }

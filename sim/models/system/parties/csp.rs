@@ -18,7 +18,7 @@ use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin, Outcome};
 use crate::models::system::parties::attacker::WanTap;
 use crate::models::system::station::Station;
-use crate::models::system::stats::Series;
+use crate::models::system::stats::{Came, Series};
 use crate::models::system::world::{ReqKind, World};
 
 /// One region's CSP.
@@ -58,15 +58,29 @@ impl Csp {
         w.csp0 + self.region as u32
     }
 
-    /// A command to transmit (from the DSP, a retry, or injected on the WAN).
-    pub fn transmit(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+    /// Handles a message to this CSP.
+    pub fn handle(&mut self, w: &World, msg: Msg, env: &mut Env<'_, '_>) {
+        match msg {
+            Msg::Downlink(job) => self.transmit(w, job, Came::Arrival, env),
+            Msg::Retry(job) => self.transmit(w, job, Came::Retry, env),
+            Msg::AirtimeDone(job) => self.airtime_done(w, job, env),
+            Msg::Uplink(job) => self.uplink(w, job, env),
+            Msg::AlertTick => self.alert_tick(w, env),
+            Msg::AttackTick => self.attack_tick(w, env),
+            other => unreachable!("not a message for a CSP: {other:?}"),
+        }
+    }
+
+    /// A command to transmit (from the DSP, injected on the WAN, or `came`
+    /// again after a timeout).
+    fn transmit(&mut self, w: &World, job: Job, came: Came, env: &mut Env<'_, '_>) {
         let now = env.now();
         if let (Some(AttackSpec::Replay(a)), Some(start)) = (&w.attack, w.attack_start_ns()) {
             self.tap.observe(a, start, &job, now);
         }
         let air = airtime_ns(w, &job);
         let started = self.airtime.arrive(now, job);
-        self.series.note(now, self.airtime.queue_len(), true);
+        self.series.note(now, self.airtime.queue_len(), came);
         if let Some(job) = started {
             env.send_self(air, Msg::AirtimeDone(job));
         }
@@ -85,7 +99,7 @@ impl Csp {
     }
 
     /// A transmission ended: lost (retry or time out) or on its way to the meter.
-    pub fn airtime_done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+    fn airtime_done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
         let now = env.now();
         if let Some((next, _)) = self.airtime.finish(now) {
             env.send_self(airtime_ns(w, &next), Msg::AirtimeDone(next));
@@ -118,13 +132,13 @@ impl Csp {
     }
 
     /// A response or alert from a meter goes on to the DSP.
-    pub fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+    fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
         let d = env.rng.dsp_to_csp_ns(&w.sc.parameters);
         env.send(w.dsp, d, Msg::Response(job));
     }
 
     /// The region's next device alert (one Poisson stream for the region).
-    pub fn alert_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
+    fn alert_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
         let r = self.region;
         let n = (w.region_bounds[r + 1] - w.region_bounds[r]) as f64;
         let t = &w.sc.parameters.traffic;
@@ -185,7 +199,7 @@ impl Csp {
 
     /// The scenario's action in this region now: a replaying attacker sends
     /// what it recorded; a regional power cut makes meters raise alerts.
-    pub fn attack_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
+    fn attack_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
         match &w.attack {
             Some(AttackSpec::Replay(a)) => self.tap.replay(a, w.attacker, env),
             Some(AttackSpec::AlertStorm(a)) => {

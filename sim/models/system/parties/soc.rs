@@ -11,7 +11,7 @@ use crate::engine::SimTime;
 use crate::models::system::env::Env;
 use crate::models::system::msg::{Msg, SecurityEvent};
 use crate::models::system::station::Station;
-use crate::models::system::stats::Series;
+use crate::models::system::stats::{Came, Series};
 use crate::models::system::world::World;
 
 /// The SOC's state.
@@ -65,7 +65,8 @@ impl Soc {
         let now = env.now();
         self.logged[e.index()] += 1;
         let started = self.analysts.arrive(now, (e, now.0));
-        self.series.note(now, self.analysts.queue_len(), true);
+        self.series
+            .note(now, self.analysts.queue_len(), Came::Arrival);
         if let Some((e, raised)) = started {
             self.start(w, e, raised, env);
         }

@@ -140,17 +140,16 @@ fn timeseries_csv(world: &World, t: &ShardTotals) -> String {
     let m0 = (world.clock0_s / 60.0) as usize;
     for st in &t.stations {
         let name = &st.name;
-        for (m, (a, q)) in st
-            .series
-            .arrivals
-            .iter()
-            .zip(&st.series.queue_max)
-            .enumerate()
-        {
-            let m = m + m0;
+        let retries = name.starts_with("csp_");
+        let s = &st.series;
+        for (m, (a, q)) in s.arrivals.iter().zip(&s.queue_max).enumerate() {
+            let (r, m) = (s.retries[m], m + m0);
             ts.push_str(&format!(
                 "{m},{name},arrivals,{a}\n{m},{name},queue_len_max,{q}\n"
             ));
+            if retries {
+                ts.push_str(&format!("{m},{name},retries,{r}\n"));
+            }
         }
     }
     ts

@@ -24,7 +24,7 @@ use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
 use crate::models::system::msg::{Job, Msg, Outcome, Prep, SecurityEvent};
 use crate::models::system::station::Station;
-use crate::models::system::stats::{KindStats, Series};
+use crate::models::system::stats::{Came, KindStats, Series};
 use crate::models::system::timeline::Col;
 use crate::models::system::world::{kind_index, ReqKind, World};
 
@@ -186,7 +186,8 @@ impl Dsp {
     fn arrive(&mut self, w: &World, job: Job, response: bool, env: &mut Env<'_, '_>) {
         let now = env.now();
         let started = self.workers.arrive(now, (job, response));
-        self.series.note(now, self.workers.queue_len(), true);
+        self.series
+            .note(now, self.workers.queue_len(), Came::Arrival);
         if let Some((job, response)) = started {
             self.start(w, job, response, env);
         }
