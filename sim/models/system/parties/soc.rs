@@ -9,6 +9,7 @@
 use crate::engine::time::secs_to_ns;
 use crate::engine::SimTime;
 use crate::models::system::env::Env;
+use crate::models::system::latency::Latency;
 use crate::models::system::msg::{Msg, SecurityEvent};
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, Series};
@@ -27,6 +28,8 @@ pub struct Soc {
     /// First escalation, nanoseconds.
     first_escalation_ns: Option<u64>,
     series: Series,
+    /// From an event being raised to its triage, per event.
+    time_to_triage: Latency,
 }
 
 /// What the run's results take from the SOC.
@@ -45,6 +48,8 @@ pub struct SocTotals {
     pub escalated: Vec<u32>,
     /// First escalation, nanoseconds.
     pub first_escalation_ns: Option<u64>,
+    /// From an event being raised (reaching the SOC) to its triage.
+    pub time_to_triage: Latency,
 }
 
 impl Soc {
@@ -57,6 +62,7 @@ impl Soc {
             escalated: Vec::new(),
             first_escalation_ns: None,
             series: Series::default(),
+            time_to_triage: Latency::default(),
         }
     }
 
@@ -79,8 +85,9 @@ impl Soc {
 
     /// An analyst categorised an event: incidents about a user are
     /// escalated and, with incident response on, lead to containment.
-    pub fn triaged(&mut self, w: &World, e: SecurityEvent, _raised: u64, env: &mut Env<'_, '_>) {
+    pub fn triaged(&mut self, w: &World, e: SecurityEvent, raised: u64, env: &mut Env<'_, '_>) {
         let now = env.now();
+        self.time_to_triage.record_ns(now.0 - raised);
         if let Some(((e2, r2), _)) = self.analysts.finish(now) {
             self.start(w, e2, r2, env);
         }
@@ -114,6 +121,7 @@ impl Soc {
             operational: self.operational,
             escalated: self.escalated.clone(),
             first_escalation_ns: self.first_escalation_ns,
+            time_to_triage: std::mem::take(&mut self.time_to_triage),
         }
     }
 }

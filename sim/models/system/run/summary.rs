@@ -189,6 +189,16 @@ pub(super) fn write(
     for (name, n) in SecurityEvent::NAMES.iter().zip(logged) {
         logged_json.insert(name.to_string(), json!(n));
     }
+    // From an event reaching the SOC to an analyst's categorisation.
+    let triage = t.soc.as_ref().map(|s| {
+        let l = &s.time_to_triage;
+        json!({
+            "events": l.count(),
+            "p50": l.quantile_ms(0.5) / 1e3,
+            "p99": l.quantile_ms(0.99) / 1e3,
+            "mean": if l.count() > 0 { l.mean_ms() / 1e3 } else { 0.0 },
+        })
+    });
     let victim = world.attack.as_ref().and_then(|a| a.victim());
     let contain = victim.and_then(|v| t.contained_at_ns.as_ref()?[v as usize]);
     let (peak, restored_95) = restore_95(&g.attack_off);
@@ -218,6 +228,7 @@ pub(super) fn write(
         })),
         "security_events_logged": logged_json,
         "security_events_operational": operational,
+        "security_events_time_to_triage_s": triage,
         "incidents_escalated_users": escalated,
         "quarantined": total(rows, Col::Quarantined),
         "meters_disconnected_max": peak,
