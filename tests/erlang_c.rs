@@ -41,7 +41,7 @@ impl Shard {
         };
         let mut r = fam.at(me as u64, self.rng_pos);
         let x = r.next_u64();
-        self.rng_pos = r.get_word_pos() as u64;
+        self.rng_pos = r.get_word_pos();
         x
     }
 }

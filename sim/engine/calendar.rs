@@ -107,6 +107,15 @@ impl<M> Calendar<M> {
         self.far.keys().next().copied()
     }
 
+    /// Events pending in window `w` (which must not be before the base).
+    pub(crate) fn window_len(&self, w: u64) -> usize {
+        if w >= self.base && w - self.base <= self.mask {
+            self.ring[(w & self.mask) as usize].len()
+        } else {
+            self.far.get(&w).map_or(0, Vec::len)
+        }
+    }
+
     /// Removes and returns window `w`'s events (unsorted), moving the ring's
     /// base to `w`. No event may be pending in a window before `w`.
     pub(crate) fn take(&mut self, w: u64) -> Vec<Event<M>> {

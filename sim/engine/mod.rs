@@ -57,6 +57,11 @@ pub use shard::Ctx;
 pub use time::{SimTime, NS_PER_S};
 
 use shard::Shard;
+
+/// Windows (and exchanges) with fewer events than this run on the calling
+/// thread instead of waking the pool. Measured on PHOLD and the system model
+/// at 2 threads: see `benches/README.md`.
+const INLINE_WINDOW_EVENTS: usize = 256;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How entities map to shards: entity `e` lives in shard `e mod shards` at
@@ -356,11 +361,28 @@ impl<S: ShardModel> Simulation<S> {
             }
             let window_end_ns = start_ns.saturating_add(l);
             let shards = &mut self.shards;
-            self.pool.install(|| {
-                shards
-                    .par_iter_mut()
-                    .for_each(|s| s.run_window(w, window_end_ns, end_ns))
-            });
+            // A window with little work runs on the calling thread: waking
+            // the pool costs more than it saves (threshold measured, see
+            // INLINE_WINDOW_EVENTS). With one thread the pool is never used.
+            // A shard with a prepare pass (a hot entity's signature checks)
+            // always gets the pool, however few its events.
+            let (mut work, mut heavy) = (0, false);
+            for s in shards.iter() {
+                let n = s.out.calendar.window_len(w);
+                work += n;
+                heavy |= n > 1 && s.model.wants_prepare();
+            }
+            if self.cfg.threads <= 1 || (work < INLINE_WINDOW_EVENTS && !heavy) {
+                for s in shards.iter_mut() {
+                    s.run_window(w, window_end_ns, end_ns, false);
+                }
+            } else {
+                self.pool.install(|| {
+                    shards
+                        .par_iter_mut()
+                        .for_each(|s| s.run_window(w, window_end_ns, end_ns, true))
+                });
+            }
             self.exchange();
             self.windows += 1;
             self.events = self.shards.iter().map(|s| s.stats.events).sum();
@@ -408,6 +430,15 @@ impl<S: ShardModel> Simulation<S> {
         }
         let shards = &mut self.shards;
         let exchange = &mut self.exchange;
+        let moved: usize = exchange.iter().flatten().map(Vec::len).sum();
+        if self.cfg.threads <= 1 || moved < INLINE_WINDOW_EVENTS {
+            for (shard, incoming) in shards.iter_mut().zip(exchange.iter_mut()) {
+                for buf in incoming.iter_mut() {
+                    shard.receive(buf);
+                }
+            }
+            return;
+        }
         self.pool.install(|| {
             shards
                 .par_iter_mut()

@@ -189,7 +189,9 @@ impl<S: ShardModel> Shard<S> {
 
     /// Runs every event of window `w` whose time is before `stop_ns`.
     /// Events at or after `stop_ns` stay pending.
-    pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64) {
+    /// `parallel` says whether the window runs inside the pool (so the
+    /// model's prepare pass may use it); outside it, prepare runs in turn.
+    pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64, parallel: bool) {
         if self.out.calendar.next_window() != Some(w) {
             return;
         }
@@ -202,10 +204,15 @@ impl<S: ShardModel> Shard<S> {
         let prepared = self.model.wants_prepare();
         if prepared {
             let model = &self.model;
-            batch
-                .par_iter()
-                .map(|e| model.prepare(e))
-                .collect_into_vec(&mut self.prep);
+            if parallel {
+                batch
+                    .par_iter()
+                    .map(|e| model.prepare(e))
+                    .collect_into_vec(&mut self.prep);
+            } else {
+                self.prep.clear();
+                self.prep.extend(batch.iter().map(|e| model.prepare(e)));
+            }
         }
 
         let mut i = 0;

@@ -1,4 +1,6 @@
-//! `dccsim bench phold`: the engine against a sequential binary heap, same workload.
+//! `dccsim bench phold`: the engine against a sequential binary heap running
+//! the same events (same draws, same digest), and against the simplest
+//! sequential loop with a fast generator (the floor to beat).
 
 use crate::models::phold::{self, baseline, PholdParams};
 use serde_json::json;
@@ -51,6 +53,13 @@ pub fn bench_phold(
             "matches_baseline".into(),
             json!(base.events == eng.report.events && base.digest == eng.report.digest),
         );
+        // The floor: the simplest sequential simulator with a fast generator,
+        // timed over the same number of events.
+        let fast = baseline::run_fast(p, seed, eng.report.events);
+        let feps = fast.events as f64 / fast.run_wall_s.max(1e-9);
+        o.insert("fast_heap_events".into(), json!(fast.events));
+        o.insert("fast_heap_events_per_s".into(), json!(feps));
+        o.insert("ratio_vs_fast_heap".into(), json!(eps / feps));
     }
     out
 }

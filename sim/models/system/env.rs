@@ -39,7 +39,7 @@ impl<'a> Draws<'a> {
             .expect("this entity has no random stream");
         let mut r = self.family.at(self.entity as u64, *pos);
         let x = r.next_u64();
-        *pos = r.get_word_pos() as u64;
+        *pos = r.get_word_pos();
         x
     }
 
