@@ -24,7 +24,8 @@
 //!    window and sorted by key when their window starts. Shards share no
 //!    memory while a window runs, only this exchange.
 //! 6. Randomness comes only from [`rng::StreamFamily`] streams named by
-//!    `(root seed, stream name, entity id)`.
+//!    `(root seed, stream name, entity id)` (or from pure functions of the
+//!    seed and fixed identifiers, never of the schedule).
 //!
 //! Together these make a run's results a function of the model, its
 //! parameters and the seed alone: identical for any thread count, and, since
@@ -59,8 +60,9 @@ pub use time::{SimTime, NS_PER_S};
 use shard::Shard;
 
 /// Windows (and exchanges) with fewer events than this run on the calling
-/// thread instead of waking the pool. Measured on PHOLD and the system model
-/// at 2 threads: see `benches/README.md`.
+/// thread instead of waking the pool (whose fork/join costs microseconds,
+/// the work of tens of events). Measured on PHOLD and the system model at
+/// 2 threads: see `benches/README.md`.
 const INLINE_WINDOW_EVENTS: usize = 256;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -78,12 +80,22 @@ impl Partition {
     /// The shard that owns entity `e`.
     #[inline]
     pub fn shard_of(&self, e: EntityId) -> u32 {
-        e % self.shards
+        // A power-of-two shard count (the default 64) avoids a division
+        // on every send.
+        if self.shards.is_power_of_two() {
+            e & (self.shards - 1)
+        } else {
+            e % self.shards
+        }
     }
     /// Entity `e`'s index within its shard.
     #[inline]
     pub fn local_of(&self, e: EntityId) -> u32 {
-        e / self.shards
+        if self.shards.is_power_of_two() {
+            e >> self.shards.trailing_zeros()
+        } else {
+            e / self.shards
+        }
     }
     /// The entity at `local` in `shard`.
     #[inline]

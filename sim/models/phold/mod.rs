@@ -14,7 +14,7 @@
 pub mod baseline;
 pub mod bench;
 
-use crate::engine::rng::{below_u32, exp_ns, StreamFamily};
+use crate::engine::rng::{below_u32, exp_ns, BlockCache, StreamFamily};
 use crate::engine::{
     Ctx, EngineConfig, EntityId, Event, Partition, RunLimits, RunReport, ShardModel, SimTime,
     Simulation,
@@ -83,10 +83,12 @@ impl PholdParams {
 
     /// Bytes of memory the run needs, estimated before it starts: about 24
     /// bytes per pending event, with up to twice that for vector growth,
-    /// plus 12 bytes of state per LP.
+    /// plus 12 bytes of state per LP and the random-block caches.
     pub fn memory_estimate_bytes(&self) -> u64 {
         let pending = self.lps as u64 * self.events_per_lp as u64;
-        pending * 48 + self.lps as u64 * 12
+        // Plus the shards' random-block caches: at most 1,024 slots of 80 bytes each.
+        let caches = (self.lps as u64).min(64 * 1024) * 80;
+        pending * 48 + self.lps as u64 * 12 + caches
     }
 
     pub(crate) fn lookahead_ns(&self) -> u64 {
@@ -141,8 +143,27 @@ impl Rules {
     #[inline]
     pub(crate) fn next(&self, lp: EntityId, handled: u32) -> (u64, EntityId) {
         let mut rng = self.stream.at(lp as u64, handled as u64 * WORDS_PER_EVENT);
-        let a = rng.next_u64();
-        let b = rng.next_u64();
+        self.decide(lp, rng.next_u64(), rng.next_u64())
+    }
+
+    /// [`Rules::next`], finding the LP's block in `cache` when its previous
+    /// event computed it (four events share a block).
+    #[inline]
+    pub(crate) fn next_cached(
+        &self,
+        cache: &mut BlockCache,
+        lp: EntityId,
+        handled: u32,
+    ) -> (u64, EntityId) {
+        let pos = handled as u64 * WORDS_PER_EVENT;
+        let mut rng = self.stream.at_cached(cache, lp as u64, pos);
+        let (a, b) = (rng.next_u64(), rng.next_u64());
+        cache.keep(&rng);
+        self.decide(lp, a, b)
+    }
+
+    #[inline]
+    fn decide(&self, lp: EntityId, a: u64, b: u64) -> (u64, EntityId) {
         let delay = self.lookahead_ns + exp_ns(a, self.exp_mean_ns);
         let target = if (b >> 32) < self.remote_threshold {
             below_u32(b as u32, self.lps)
@@ -159,6 +180,8 @@ pub struct PholdShard {
     partition: Partition,
     /// Events handled so far, per local LP.
     handled: Vec<u32>,
+    /// Recently computed random blocks (see [`BlockCache`]).
+    cache: BlockCache,
 }
 
 impl ShardModel for PholdShard {
@@ -170,7 +193,7 @@ impl ShardModel for PholdShard {
         let local = self.partition.local_of(ev.target) as usize;
         let n = self.handled[local];
         self.handled[local] = n + 1;
-        let (delay, target) = self.rules.next(ev.target, n);
+        let (delay, target) = self.rules.next_cached(&mut self.cache, ev.target, n);
         ctx.send(target, delay, ());
     }
 }
@@ -221,6 +244,9 @@ pub fn run_observed(
         rules: rules.clone(),
         partition,
         handled: vec![0; partition.entities_in_shard(s) as usize],
+        // One slot per LP up to 1,024 (80 KiB, within a core's L2 cache);
+        // beyond that a shard's LPs share slots and most lookups miss.
+        cache: BlockCache::new((partition.entities_in_shard(s) as usize).min(1024)),
     });
     // Initial events, generated per shard in parallel (each LP's from its own stream).
     let e = p.events_per_lp;

@@ -5,7 +5,7 @@
 use super::msg::Msg;
 use super::params::Params;
 use super::timeline::{Col, Timeline};
-use crate::engine::rng::{exp_ns, open01, StreamFamily};
+use crate::engine::rng::{exp_ns, open01, BlockCache, Stream, StreamFamily};
 use crate::engine::{Ctx, EntityId, SimTime};
 use rand::RngCore;
 
@@ -14,20 +14,32 @@ pub const NS_PER_MS: f64 = 1e6;
 
 /// The random stream of the entity handling an event: named "system",
 /// keyed by the entity, continued from the entity's stored word position.
+/// One [`Stream`] serves every draw of the event (one ChaCha8 block covers
+/// eight), and the shard's [`BlockCache`] keeps the block for the entity's
+/// next event.
 pub struct Draws<'a> {
     family: &'a StreamFamily,
     entity: EntityId,
     /// `None` for entities that never draw (meters).
     pos: Option<&'a mut u64>,
+    cache: &'a mut BlockCache,
+    stream: Option<Stream>,
 }
 
 impl<'a> Draws<'a> {
     /// The stream of `entity`, at the position `pos` (advanced by every draw).
-    pub fn new(family: &'a StreamFamily, entity: EntityId, pos: Option<&'a mut u64>) -> Self {
+    pub fn new(
+        family: &'a StreamFamily,
+        entity: EntityId,
+        pos: Option<&'a mut u64>,
+        cache: &'a mut BlockCache,
+    ) -> Self {
         Draws {
             family,
             entity,
             pos,
+            cache,
+            stream: None,
         }
     }
 
@@ -37,7 +49,10 @@ impl<'a> Draws<'a> {
             .pos
             .as_deref_mut()
             .expect("this entity has no random stream");
-        let mut r = self.family.at(self.entity as u64, *pos);
+        let (family, cache, entity) = (self.family, &*self.cache, self.entity as u64);
+        let r = self
+            .stream
+            .get_or_insert_with(|| family.at_cached(cache, entity, *pos));
         let x = r.next_u64();
         *pos = r.get_word_pos();
         x
@@ -71,6 +86,14 @@ impl<'a> Draws<'a> {
         let z = (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos();
         let ms = median * (p.csp.wan_sigma * z).exp();
         ((ms * NS_PER_MS) as u64).max(p.lookahead_ns())
+    }
+}
+
+impl Drop for Draws<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = &self.stream {
+            self.cache.keep(s);
+        }
     }
 }
 

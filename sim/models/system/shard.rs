@@ -15,7 +15,7 @@ use super::timeline::Timeline;
 use super::world::World;
 use crate::crypto::mode::CryptoMode;
 use crate::crypto::registry::KeyRegistry;
-use crate::engine::rng::StreamFamily;
+use crate::engine::rng::{BlockCache, StreamFamily};
 use crate::engine::{Ctx, Event, Partition, ShardModel};
 use std::sync::Arc;
 
@@ -26,6 +26,8 @@ pub struct SystemShard {
     rng: StreamFamily,
     /// Stream positions of the non-meter entities (by entity).
     rng_pos: Vec<u64>,
+    /// The last random block of each non-meter entity this shard runs.
+    rng_cache: BlockCache,
     pub(super) users: Users,
     pub(super) attacker: Option<Attacker>,
     pub(super) dsp: Option<Dsp>,
@@ -43,6 +45,7 @@ impl SystemShard {
         SystemShard {
             rng: StreamFamily::new(w.seed, "system"),
             rng_pos: vec![0; w.meter0 as usize],
+            rng_cache: BlockCache::new(w.meter0 as usize),
             users: Users::new(&w, owns),
             attacker: owns(w.attacker).then(Attacker::default),
             dsp: owns(w.dsp).then(|| Dsp::new(&w)),
@@ -76,7 +79,7 @@ impl ShardModel for SystemShard {
         let now = ctx.now();
         let pos = self.rng_pos.get_mut(me as usize);
         let mut env = Env {
-            rng: Draws::new(&self.rng, me, pos),
+            rng: Draws::new(&self.rng, me, pos, &mut self.rng_cache),
             timeline: &mut self.timeline,
             ctx,
         };
