@@ -306,6 +306,12 @@ impl<S: ShardModel> Simulation<S> {
         self.shards[s].schedule_initial(target, time, msg);
     }
 
+    /// Runs `f` inside the run's thread pool, so any parallel work it does
+    /// (a model's post-run checks) uses `--threads` threads, not every core.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
     /// Runs a closure on every shard's model in parallel (e.g. to schedule or
     /// to collect results), in shard order for the returned values.
     pub fn map_shards<R: Send>(&mut self, f: impl Fn(u32, &mut S) -> R + Sync) -> Vec<R> {

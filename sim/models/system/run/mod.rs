@@ -134,8 +134,10 @@ pub fn run(
     let mut totals = gather(&mut sim, report.reached);
 
     let t2 = Instant::now();
-    let checker: Option<CheckerReport> = (sc.crypto.mode != CryptoMode::Modeled)
-        .then(|| check(&world, std::mem::take(&mut totals.trace)));
+    let checker: Option<CheckerReport> = (sc.crypto.mode != CryptoMode::Modeled).then(|| {
+        let trace = std::mem::take(&mut totals.trace);
+        sim.install(|| check(&world, trace))
+    });
     let checker_s = t2.elapsed().as_secs_f64();
 
     let seconds = (report.reached.0.div_ceil(1_000_000_000) as usize).max(1);
