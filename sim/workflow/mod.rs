@@ -16,6 +16,15 @@ pub mod sweep;
 
 use serde_json::Value;
 
+/// " on user N" for an attack summary's `victim`, or nothing for attacks
+/// and faults that have no victim (`null`).
+pub(crate) fn on_user(victim: &Value) -> String {
+    victim
+        .as_u64()
+        .map(|v| format!(" on user {v}"))
+        .unwrap_or_default()
+}
+
 /// Every numeric leaf of a JSON value as `(dotted.path, number)`, in key order.
 pub fn numeric_leaves(v: &Value) -> Vec<(String, f64)> {
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {

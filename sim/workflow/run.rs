@@ -1,6 +1,7 @@
 //! `dccsim run`: a scenario from file to results folder.
 
 use crate::models::phold;
+use crate::workflow::on_user;
 use crate::workflow::results::ResultsDir;
 use crate::workflow::scenario::Loaded;
 use serde_json::json;
@@ -248,12 +249,12 @@ fn attack_lines(s: &serde_json::Value) -> String {
         None => "never".to_string(),
     };
     format!(
-        "  attack {} on user {}: {} sent, {} executed; {} quarantined\n  \
+        "  attack {}{}: {} sent, {} executed; {} quarantined\n  \
          meters off at most {}, {:.2} MW; detected after {}, contained after {}, \
          95% restored after {}\n  frequency {:.3}-{:.3} Hz, LFDD {}; anchors replaced {}; \
          checker violations {}\n",
         a["kind"].as_str().unwrap_or("?"),
-        a["victim"],
+        on_user(&a["victim"]),
         a["sent"],
         a["executed"],
         s["quarantined"],
