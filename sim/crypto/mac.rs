@@ -1,34 +1,43 @@
-//! Key agreement and message authentication codes as the GBCS (Great
-//! Britain Companion Specification) suite defines them (GBCS; see `models/README.md`, source S1):
+//! Key agreement and message authentication codes exactly as GBCS (Great
+//! Britain Companion Specification) uses them, checked against every file of
+//! the DCC's Reference Test Data Set (RTDS 4.5.0; `models/README.md`, source S1):
 //!
-//! * static-static ECDH on P-256 between the access control broker (ACB) and
-//!   a device gives a shared secret `Z` (its x coordinate); `Z` is cached per
-//!   pair by the caller, since both keys are static;
-//! * a per-message key: the first 16 bytes of
-//!   `SHA-256(0x00000001 ‖ Z ‖ OtherInfo)`, with
-//!   `OtherInfo = algorithm id ‖ originator id ‖ 0x09 ‖ mode ‖ counter ‖ recipient id`;
-//! * the MAC: AES-128-GCM over an empty plaintext with the message bytes as
-//!   additional data, IV `originator id ‖ 0x00000000`, 12-byte tag.
+//! * static-static ECDH on P-256 gives a shared secret `Z` (the x
+//!   coordinate); `Z` is symmetric, so either side computes it, and it may be
+//!   cached per pair since both keys are static;
+//! * a per-message key (SP 800-56A concatenation KDF, one round): the first
+//!   16 bytes of `SHA-256(00000001 ‖ Z ‖ OtherInfo)` with the 33-byte
+//!   `OtherInfo = 60 85 74 06 08 03 00 ‖ originator EUI ‖ 09 ‖ mode ‖ counter ‖ recipient EUI`;
+//! * the MAC: GMAC (AES-128-GCM over an empty plaintext) with IV
+//!   `originator EUI ‖ 00000000` and additional data `11 00 00 00 00 00 ‖ GSA`,
+//!   truncated to 12 bytes;
+//! * encrypted payload blocks: AES-128-GCM under a mode-04 key, IV
+//!   `device EUI ‖ 00000000`, additional data the single byte `31`, written
+//!   as `31 00000000 ‖ ciphertext ‖ 12-byte tag`.
 
 use super::curve::{mul_vartime, Affine};
 use super::table::FixedBaseTable;
+use aes::cipher::{BlockEncrypt, KeyInit};
 use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::aes::Aes128;
+use aes_gcm::aead::AeadInPlace;
 use aes_gcm::AesGcm;
+use ghash::universal_hash::UniversalHash;
 use p256::elliptic_curve::bigint::U256;
 use p256::Scalar;
 use sha2::{Digest, Sha256};
 
-/// A 12-byte GCM authentication tag.
+/// A 12-byte truncated GCM authentication tag.
 pub type MacTag = [u8; 12];
 
-/// The KDF's algorithm identifier. Assumption: the 7-byte value below is
-/// our reading of the GBCS KDF's AlgorithmID; any fixed value gives the same
-/// security and message sizes, and it is written once, here.
-pub const KDF_ALGORITHM_ID: [u8; 7] = [0x60, 0x85, 0x74, 0x05, 0x08, 0x03, 0x00];
+/// The KDF's AlgorithmID (the first 7 bytes of OtherInfo). Checked against
+/// RTDS: any other value fails every MAC there.
+pub const KDF_ALGORITHM_ID: [u8; 7] = [0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x00];
 
-/// What a MAC'd message is, for key separation in the KDF.
+/// The bytes before the GSA in a MAC's additional data: the security
+/// control byte `11` and five zero bytes (RTDS fails with 5 or 7).
+pub const MAC_AAD_PREFIX: [u8; 6] = [0x11, 0, 0, 0, 0, 0];
+
+/// What a key is for, for key separation in the KDF (the byte after `09`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum MacMode {
@@ -38,9 +47,11 @@ pub enum MacMode {
     Response = 2,
     /// A device's alert.
     Alert = 3,
+    /// An encrypted payload block.
+    PayloadEncryption = 4,
 }
 
-type Aes128Gcm12 = AesGcm<Aes128, U12, U12>;
+type Aes128Gcm12 = AesGcm<aes::Aes128, U12, U12>;
 
 /// The ECDH shared secret `Z` (x coordinate of `d·P`) for a peer point used once.
 pub fn ecdh(d: &Scalar, peer: &Affine) -> Option<[u8; 32]> {
@@ -74,21 +85,111 @@ pub fn derive_mac_key(
     d[..16].try_into().expect("16 of 32 bytes")
 }
 
-/// The 12-byte GCM tag over `aad` (the bytes the MAC protects).
-pub fn mac(key: &[u8; 16], originator: u64, aad: &[u8]) -> MacTag {
-    let cipher = Aes128Gcm12::new(key.into());
-    let mut iv = [0u8; 12];
-    iv[..8].copy_from_slice(&originator.to_be_bytes());
-    let tag = cipher
-        .encrypt_in_place_detached((&iv).into(), aad, &mut [])
-        .expect("empty plaintext always encrypts");
-    tag.into()
+/// The full 16-byte GMAC tag with IV `eui ‖ 00000000` over the
+/// concatenation of `aad_parts`, computed without copying them.
+pub fn gmac(key: &[u8; 16], eui: u64, aad_parts: &[&[u8]]) -> [u8; 16] {
+    let aes = aes::Aes128::new(key.into());
+    let mut h = ghash::Block::default();
+    aes.encrypt_block(&mut h);
+    let mut gh = ghash::GHash::new(&h);
+    let mut buf = ghash::Block::default();
+    let mut fill = 0usize;
+    let mut total = 0u64;
+    for part in aad_parts {
+        total += part.len() as u64;
+        let mut p: &[u8] = part;
+        if fill > 0 {
+            let n = (16 - fill).min(p.len());
+            buf[fill..fill + n].copy_from_slice(&p[..n]);
+            fill += n;
+            p = &p[n..];
+            if fill < 16 {
+                continue;
+            }
+            gh.update(std::slice::from_ref(&buf));
+        }
+        let whole = p.len() / 16 * 16;
+        for c in p[..whole].chunks_exact(16) {
+            let mut blk = ghash::Block::default();
+            blk.copy_from_slice(c);
+            gh.update(std::slice::from_ref(&blk));
+        }
+        let rest = &p[whole..];
+        buf[..rest.len()].copy_from_slice(rest);
+        fill = rest.len();
+    }
+    if fill > 0 {
+        buf[fill..].fill(0);
+        gh.update(std::slice::from_ref(&buf));
+    }
+    let mut lens = ghash::Block::default();
+    lens[..8].copy_from_slice(&(total * 8).to_be_bytes());
+    gh.update(std::slice::from_ref(&lens));
+    let s = gh.finalize();
+    let mut j0 = ghash::Block::default();
+    j0[..8].copy_from_slice(&eui.to_be_bytes());
+    j0[15] = 1;
+    aes.encrypt_block(&mut j0);
+    let mut tag = [0u8; 16];
+    for i in 0..16 {
+        tag[i] = s[i] ^ j0[i];
+    }
+    tag
 }
 
-/// Checks a tag (comparison over all 12 bytes).
-pub fn mac_ok(key: &[u8; 16], originator: u64, aad: &[u8], tag: &[u8]) -> bool {
-    let want = mac(key, originator, aad);
+/// The 12-byte MAC of a GSA by `originator` (the GSA's originator, even
+/// when the ACB computes it).
+pub fn gsa_mac(key: &[u8; 16], originator: u64, gsa: &[u8]) -> MacTag {
+    let t = gmac(key, originator, &[&MAC_AAD_PREFIX, gsa]);
+    t[..12].try_into().expect("12 of 16 bytes")
+}
+
+/// Checks a GSA's MAC (comparison over all 12 bytes).
+pub fn gsa_mac_ok(key: &[u8; 16], originator: u64, gsa: &[u8], tag: &[u8]) -> bool {
+    let want = gsa_mac(key, originator, gsa);
     tag.len() == 12 && want.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// TEMPORARY (removed when the simulator's messages move to the GBCS frame).
+pub fn mac(key: &[u8; 16], originator: u64, aad: &[u8]) -> MacTag {
+    gmac(key, originator, &[aad])[..12].try_into().expect("12")
+}
+/// TEMPORARY.
+pub fn mac_ok(key: &[u8; 16], originator: u64, aad: &[u8], tag: &[u8]) -> bool {
+    tag == mac(key, originator, aad)
+}
+
+/// Encrypts a payload block: `31 00000000 ‖ ciphertext ‖ tag(12)`.
+pub fn encrypt_block(key: &[u8; 16], device: u64, plaintext: &[u8]) -> Vec<u8> {
+    let cipher = Aes128Gcm12::new(key.into());
+    let mut iv = [0u8; 12];
+    iv[..8].copy_from_slice(&device.to_be_bytes());
+    let mut v = Vec::with_capacity(5 + plaintext.len() + 12);
+    v.extend_from_slice(&[0x31, 0, 0, 0, 0]);
+    let mut body = plaintext.to_vec();
+    let tag = cipher
+        .encrypt_in_place_detached((&iv).into(), &[0x31], &mut body)
+        .expect("short plaintexts always encrypt");
+    v.extend_from_slice(&body);
+    v.extend_from_slice(&tag);
+    v
+}
+
+/// Decrypts and authenticates a payload block; `None` if it is not one or
+/// its tag fails.
+pub fn decrypt_block(key: &[u8; 16], device: u64, block: &[u8]) -> Option<Vec<u8>> {
+    if block.len() < 5 + 12 || block[..5] != [0x31, 0, 0, 0, 0] {
+        return None;
+    }
+    let cipher = Aes128Gcm12::new(key.into());
+    let mut iv = [0u8; 12];
+    iv[..8].copy_from_slice(&device.to_be_bytes());
+    let (ct, tag) = block[5..].split_at(block.len() - 5 - 12);
+    let mut body = ct.to_vec();
+    cipher
+        .decrypt_in_place_detached((&iv).into(), &[0x31], &mut body, tag.into())
+        .ok()?;
+    Some(body)
 }
 
 #[cfg(test)]
@@ -116,16 +217,51 @@ mod tests {
         assert_eq!(&stock.raw_secret_bytes()[..], &z1);
 
         let k = derive_mac_key(&z1, 7, 42, MacMode::Command, 100);
-        let tag = mac(&k, 7, b"command bytes");
-        assert!(mac_ok(&k, 7, b"command bytes", &tag));
-        assert!(!mac_ok(&k, 7, b"command bytez", &tag));
-        assert!(!mac_ok(&k, 8, b"command bytes", &tag));
+        let tag = gsa_mac(&k, 7, b"command bytes");
+        assert!(gsa_mac_ok(&k, 7, b"command bytes", &tag));
+        assert!(!gsa_mac_ok(&k, 7, b"command bytez", &tag));
+        assert!(!gsa_mac_ok(&k, 8, b"command bytes", &tag));
         let k2 = derive_mac_key(&z1, 7, 42, MacMode::Command, 101);
         assert!(
-            !mac_ok(&k2, 7, b"command bytes", &tag),
+            !gsa_mac_ok(&k2, 7, b"command bytes", &tag),
             "counter is bound into the key"
         );
         let k3 = derive_mac_key(&z1, 7, 42, MacMode::Response, 100);
         assert_ne!(k, k3);
+    }
+
+    #[test]
+    fn streaming_gmac_equals_aes_gcm() {
+        let key = [0x5Au8; 16];
+        let data: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+        for split in [0usize, 1, 5, 6, 15, 16, 17, 40, 199, 200] {
+            for end in [split, 100.max(split), 200] {
+                let (a, b) = data[..end].split_at(split);
+                let cipher = Aes128Gcm12::new((&key).into());
+                let mut iv = [0u8; 12];
+                iv[..8].copy_from_slice(&0x1122_3344_5566_7788u64.to_be_bytes());
+                let want = cipher
+                    .encrypt_in_place_detached((&iv).into(), &data[..end], &mut [])
+                    .unwrap();
+                let got = gmac(&key, 0x1122_3344_5566_7788, &[a, b]);
+                assert_eq!(&got[..12], &want[..], "split {split} end {end}");
+            }
+        }
+    }
+
+    #[test]
+    fn payload_blocks_round_trip_and_bind_the_device() {
+        let key = [9u8; 16];
+        let b = encrypt_block(&key, 42, b"twenty-six bytes of reads!");
+        assert_eq!(b.len(), 5 + 26 + 12);
+        assert_eq!(
+            decrypt_block(&key, 42, &b).unwrap(),
+            b"twenty-six bytes of reads!"
+        );
+        assert!(decrypt_block(&key, 43, &b).is_none());
+        let mut bad = b.clone();
+        bad[10] ^= 1;
+        assert!(decrypt_block(&key, 42, &bad).is_none());
+        assert!(decrypt_block(&key, 42, &b[..10]).is_none());
     }
 }

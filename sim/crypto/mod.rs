@@ -20,6 +20,7 @@ pub mod batch;
 pub mod bench;
 pub mod device;
 pub mod gbcs;
+pub mod keystore;
 pub mod mac;
 pub mod mode;
 pub mod registry;

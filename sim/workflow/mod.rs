@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod cli;
 pub mod compare;
+pub mod gbcs;
 pub mod perf;
 pub mod plot;
 pub mod progress;

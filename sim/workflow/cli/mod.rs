@@ -41,6 +41,9 @@ pub struct Cli {
 enum Command {
     /// Run a scenario (the built-in default when no file is given) and write a results folder.
     Run(RunArgs),
+    /// GBCS messages: verify hex files against a keystore, or write samples of what the simulator sends.
+    #[command(subcommand)]
+    Gbcs(GbcsCommand),
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
@@ -154,6 +157,25 @@ enum BenchCommand {
         /// Seconds spent measuring each figure.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GbcsCommand {
+    /// Check GBCS messages in hex files (RTDS layout; files or folder trees): signatures,
+    /// MACs, encrypted blocks, top-up tokens, pre-command/command consistency. One line per
+    /// file, then `N passed, M failed`; exit 1 on any failure.
+    Verify {
+        /// Hex files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Keystore folder in RTDS layout (`<eui>-ds.pem`, `<eui>-ka.key`, `-pp-ka` ...).
+        #[arg(long)]
+        keystore: PathBuf,
+        /// The access control broker's EUI (16 hex digits); default: `parties.json` beside
+        /// the keystore, else RTDS's 90B3D51F30000002.
+        #[arg(long)]
+        acb: Option<String>,
     },
 }
 
@@ -302,6 +324,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             EXIT_OK
         }
         Command::Crypto(CryptoCommand::Wycheproof { file, stock }) => cmd_wycheproof(&file, stock),
+        Command::Gbcs(GbcsCommand::Verify {
+            paths,
+            keystore,
+            acb,
+        }) => cmd_gbcs_verify(&paths, &keystore, acb.as_deref()),
         Command::Bench(BenchCommand::Phold(a)) => {
             let p = PholdParams {
                 lps: a.lps,
@@ -329,6 +356,44 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             EXIT_OK
         }
+    }
+}
+
+fn cmd_gbcs_verify(paths: &[PathBuf], keystore: &std::path::Path, acb: Option<&str>) -> i32 {
+    use crate::workflow::gbcs;
+    let ks = match crate::crypto::keystore::Keystore::load(keystore) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let acb = match acb {
+        None => gbcs::find_acb(keystore),
+        Some(a) => match u64::from_str_radix(a, 16) {
+            Ok(v) if a.len() == 16 => v,
+            _ => {
+                eprintln!("error: --acb {a}: want an EUI of 16 hex digits");
+                return EXIT_BAD_INPUT;
+            }
+        },
+    };
+    let results = match gbcs::verify_paths(paths, &ks, acb) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    for r in &results {
+        println!("{}", r.line());
+    }
+    let (pass, fail, skip) = gbcs::tally(&results);
+    println!("{pass} passed, {fail} failed ({skip} skipped)");
+    if fail > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
     }
 }
 

@@ -20,6 +20,10 @@
 //!
 //! [`decode`] never panics: malformed bytes give a [`DecodeError`].
 
+pub mod frame;
+pub mod utrn;
+pub mod verify;
+
 /// Command, response or alert (the GBCS CRA flag).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
