@@ -308,6 +308,7 @@ fn the_checker_flags_every_kind_of_violation() {
     let cmd = |signer: Signer, z: Option<[u8; 32]>, counter: u64| {
         build_command(
             MessageKind::DisableSupply,
+            w.fuel(m),
             w.user_id(sup),
             w.device_id(m),
             counter,
@@ -322,7 +323,7 @@ fn the_checker_flags_every_kind_of_violation() {
         meter: m,
         originator: w.user_id(sup),
         counter,
-        code: MessageKind::DisableSupply.code(),
+        code: MessageKind::DisableSupply.code(w.fuel(m)),
         bytes: Some(bytes),
     };
     let good = Signer::User(sup, 0);
@@ -357,10 +358,11 @@ fn the_checker_flags_every_kind_of_violation() {
                     meter: m,
                     originator: dccsim::models::system::world::RECOVERY_ID,
                     counter: 5,
-                    code: MessageKind::UpdateSecurityCredentials.code(),
+                    code: MessageKind::UpdateSecurityCredentials.code(w.fuel(m)),
                     bytes: Some(
                         build_command(
                             MessageKind::UpdateSecurityCredentials,
+                            w.fuel(m),
                             dccsim::models::system::world::RECOVERY_ID,
                             w.device_id(m),
                             5,

@@ -3,7 +3,7 @@
 
 use dccsim::crypto::device::{Anchor, AnchorSlot, DeviceSecurity, Executed, Reject, ANCHOR_SLOTS};
 use dccsim::crypto::ecdsa::hash_to_scalar;
-use dccsim::crypto::gbcs::{self, firmware_signed_bytes, Body, Cra, MessageKind};
+use dccsim::crypto::gbcs::{firmware_signed_bytes, frame, Body, Cra, Fuel, MessageKind};
 use dccsim::crypto::mac::ecdh;
 use dccsim::crypto::mode::{CryptoCounters, CryptoMode, CryptoPolicy};
 use dccsim::crypto::registry::KeyRegistry;
@@ -88,6 +88,7 @@ fn world() -> World {
     };
     let device = DeviceSecurity {
         id: DEVICE,
+        fuel: Fuel::Electricity,
         anchors,
         counters: [(0, 0); 4],
         manufacturer: (7, fp(&manufacturer)),
@@ -132,6 +133,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
     assert_eq!(ok.kind, MessageKind::DisableSupply);
     let cmd = build_command(
         ok.kind,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         10,
@@ -144,24 +146,33 @@ fn legitimate_disable_supply_goes_through_every_check() {
         146,
         "disable supply is 146 bytes as in the reference data"
     );
-    let acc = w.device.receive_command(&cmd, &w.z, &w.keys).unwrap();
+    let acc = w.device.receive_command(&cmd, &w.z, None, &w.keys).unwrap();
     assert_eq!(acc.executed, Executed::SupplyDisabled);
     assert_eq!(
         acc.verified_by,
         Some(w.device.anchors[AnchorSlot::Supplier as usize].key)
     );
     // The response is signed by the device and checks against its key (a one-off key).
-    let resp = dccsim::crypto::device::device_message(
-        Cra::Response,
-        MessageKind::DisableSupply,
-        DEVICE,
-        SUPPLIER,
-        1,
-        || w.device_key.clone(),
-        &w.z,
-    );
+    let o = dccsim::crypto::device::Outgoing {
+        cra: Cra::Response,
+        kind: MessageKind::DisableSupply,
+        critical: true,
+        fuel: Fuel::Electricity,
+        device: DEVICE,
+        recipient: SUPPLIER,
+        counter: 10,
+        ok: true,
+        at_s: 0,
+        registers: [0, 0],
+    };
+    let resp = dccsim::crypto::device::device_message(&o, || w.device_key.clone(), || w.z);
     assert_eq!(resp.len(), 111);
-    let d = gbcs::decode(&resp).unwrap();
+    let d = frame::parse(&resp).unwrap();
+    assert_eq!(
+        (d.counter, d.originator, d.recipient),
+        (10, DEVICE, SUPPLIER)
+    );
+    assert!(d.mac.is_none(), "a critical response is signed only");
     assert!(verify_oneoff(
         w.device_key.public(),
         &hash_to_scalar(d.signed_part),
@@ -170,6 +181,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
     // A non-critical read is MAC'd only, and its response too.
     let read = build_command(
         MessageKind::ReadInstantaneous,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         11,
@@ -180,7 +192,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
     assert_eq!(read.len(), 158);
     assert_eq!(
         w.device
-            .receive_command(&read, &w.z, &w.keys)
+            .receive_command(&read, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::Read
@@ -192,6 +204,7 @@ fn tampered_command_byte_is_refused_by_the_mac() {
     let mut w = world();
     let mut cmd = build_command(
         MessageKind::EnableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         5,
@@ -199,16 +212,16 @@ fn tampered_command_byte_is_refused_by_the_mac() {
         Some(&w.supplier_cmd),
         Some(&w.z),
     );
-    // Flip a payload bit: the MAC covers it.
-    cmd[40] ^= 0x01;
+    // Flip a content bit: the MAC covers it.
+    cmd[60] ^= 0x01;
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadMac)
     );
     // Corrupt the length: not even a message.
     cmd[1] ^= 0x10;
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::Malformed)
     );
 }
@@ -227,6 +240,7 @@ fn wrong_role_signers_are_refused() {
     // At the meter: a disconnection originated by the network operator (validly MAC'd by the ACB).
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         NETWORK_OPERATOR,
         DEVICE,
         1,
@@ -235,12 +249,13 @@ fn wrong_role_signers_are_refused() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
     // Claiming to be the supplier but signed with the network operator's key.
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         2,
@@ -249,7 +264,7 @@ fn wrong_role_signers_are_refused() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadSignature)
     );
     // A request signed by someone other than the certified user.
@@ -282,6 +297,7 @@ fn replayed_counter_is_refused() {
     let mut w = world();
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         77,
@@ -289,14 +305,15 @@ fn replayed_counter_is_refused() {
         Some(&w.supplier_cmd),
         Some(&w.z),
     );
-    assert!(w.device.receive_command(&cmd, &w.z, &w.keys).is_ok());
+    assert!(w.device.receive_command(&cmd, &w.z, None, &w.keys).is_ok());
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::Replay),
         "same bytes again"
     );
     let older = build_command(
         MessageKind::EnableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         50,
@@ -305,12 +322,13 @@ fn replayed_counter_is_refused() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&older, &w.z, &w.keys),
+        w.device.receive_command(&older, &w.z, None, &w.keys),
         Err(Reject::Replay),
         "a lower counter"
     );
     let newer = build_command(
         MessageKind::EnableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         78,
@@ -320,7 +338,7 @@ fn replayed_counter_is_refused() {
     );
     assert_eq!(
         w.device
-            .receive_command(&newer, &w.z, &w.keys)
+            .receive_command(&newer, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::SupplyEnabled
@@ -345,6 +363,7 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     let bad = firmware(&rogue, 7, 2);
     let cmd = build_command(
         MessageKind::UpdateFirmware,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         1,
@@ -353,11 +372,12 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadFirmwareSignature)
     );
     let cmd = build_command(
         MessageKind::ActivateFirmware,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         2,
@@ -366,7 +386,7 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadFirmwareSignature)
     );
     assert_eq!(w.device.firmware_version, 1);
@@ -374,6 +394,7 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     let good = firmware(&w.manufacturer, 7, 2);
     let cmd = build_command(
         MessageKind::UpdateFirmware,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         3,
@@ -383,13 +404,14 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     );
     assert_eq!(
         w.device
-            .receive_command(&cmd, &w.z, &w.keys)
+            .receive_command(&cmd, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::FirmwareStaged(2)
     );
     let cmd = build_command(
         MessageKind::ActivateFirmware,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         4,
@@ -399,7 +421,7 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     );
     assert_eq!(
         w.device
-            .receive_command(&cmd, &w.z, &w.keys)
+            .receive_command(&cmd, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::FirmwareActivated(2)
@@ -413,6 +435,7 @@ fn partial_key_holders_cannot_execute_critical_commands() {
     // The supplier's signing key alone, injected without the ACB's MAC.
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         1,
@@ -421,13 +444,14 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         None,
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadMac)
     );
     // ...or with a MAC under a made-up key.
     let fake_z = [7u8; 32];
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         2,
@@ -436,12 +460,13 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         Some(&fake_z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadMac)
     );
     // An insider with only the ACB key: a valid MAC but no supplier signature.
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         3,
@@ -450,11 +475,12 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::MissingSignature)
     );
     let acb_signed = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         4,
@@ -463,13 +489,14 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&acb_signed, &w.z, &w.keys),
+        w.device.receive_command(&acb_signed, &w.z, None, &w.keys),
         Err(Reject::BadSignature)
     );
     // An outsider with no keys at all.
     let outsider = derive_key(1, KeyRole::UserCommandSigning, 666);
     let cmd = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         5,
@@ -478,7 +505,7 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         Some(&fake_z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadMac)
     );
     assert_eq!(
@@ -501,6 +528,7 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     // The network operator cannot replace the supplier's anchor.
     let cmd = build_command(
         MessageKind::UpdateSecurityCredentials,
+        Fuel::Electricity,
         NETWORK_OPERATOR,
         DEVICE,
         1,
@@ -509,12 +537,13 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&cmd, &w.z, &w.keys),
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
     // The recovery key can (e.g. after the supplier's key was compromised).
     let cmd = build_command(
         MessageKind::UpdateSecurityCredentials,
+        Fuel::Electricity,
         RECOVERY,
         DEVICE,
         1,
@@ -524,7 +553,7 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     );
     assert_eq!(
         w.device
-            .receive_command(&cmd, &w.z, &w.keys)
+            .receive_command(&cmd, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::CredentialUpdated(AnchorSlot::Supplier)
@@ -532,6 +561,7 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     // The old supplier's key no longer works; the new one does.
     let old = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         SUPPLIER,
         DEVICE,
         9,
@@ -540,11 +570,12 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
         Some(&w.z),
     );
     assert_eq!(
-        w.device.receive_command(&old, &w.z, &w.keys),
+        w.device.receive_command(&old, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
     let new = build_command(
         MessageKind::DisableSupply,
+        Fuel::Electricity,
         new_supplier,
         DEVICE,
         1,
@@ -554,7 +585,7 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     );
     assert_eq!(
         w.device
-            .receive_command(&new, &w.z, &w.keys)
+            .receive_command(&new, &w.z, None, &w.keys)
             .unwrap()
             .executed,
         Executed::SupplyDisabled

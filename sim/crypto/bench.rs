@@ -4,7 +4,7 @@
 use super::batch::{verify_batch, KeyRef, VerifyJob};
 use super::ecdsa::hash_to_scalar;
 use super::keys::{derive_key, derive_scalar, KeyRole};
-use super::mac::{derive_mac_key, ecdh, mac, MacMode};
+use super::mac::{derive_mac_key, ecdh, gsa_mac, MacMode};
 use super::table::{FixedBaseTable, KEY_TABLE_WINDOW};
 use super::{verify_oneoff, SigningKey};
 use p256::ecdsa::signature::{Signer, Verifier};
@@ -45,7 +45,7 @@ fn key_rates(min_s: f64) -> (f64, f64, f64) {
     let counters: Vec<u64> = (0..1024).collect();
     let (mac_rate, _) = rate(&counters, min_s, |&c| {
         let k = derive_mac_key(&z, 0x1111, 0x2222, MacMode::Command, c);
-        std::hint::black_box(mac(&k, 0x1111, &command)).len() == 12
+        std::hint::black_box(gsa_mac(&k, 0x1111, &command)).len() == 12
     });
     (device_keys, ecdh_rate, mac_rate)
 }

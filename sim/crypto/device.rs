@@ -8,8 +8,9 @@
 //! counter is advanced only for commands that passed every check.
 
 use super::ecdsa::{hash_to_scalar, SigningKey};
-use super::gbcs::{decode, Body, Cra, MessageKind};
-use super::mac::{derive_mac_key, mac, mac_ok, MacMode};
+use super::gbcs::frame::{self, Header};
+use super::gbcs::{payload, utrn, Body, Cra, Fuel, MessageKind, Protection};
+use super::mac::{derive_mac_key, encrypt_block, gsa_mac, gsa_mac_ok, MacMode};
 use super::registry::{KeyFp, KeyRegistry};
 
 /// The trust-anchor slots a device holds.
@@ -60,6 +61,8 @@ pub const COUNTER_SLOTS: usize = 4;
 pub struct DeviceSecurity {
     /// The device's identifier (EUI-64 system title).
     pub id: u64,
+    /// Electricity or gas (which message codes and payloads it reads).
+    pub fuel: Fuel,
     /// Trust anchors by [`AnchorSlot`].
     pub anchors: [Anchor; ANCHOR_SLOTS],
     /// Last accepted counter per originator: `(originator, counter)`; unused entries have originator 0.
@@ -68,8 +71,8 @@ pub struct DeviceSecurity {
     pub manufacturer: (u16, KeyFp),
     /// Running firmware version.
     pub firmware_version: u64,
-    /// Firmware delivered and checked, waiting for activation.
-    pub staged_firmware: Option<u64>,
+    /// Firmware delivered and checked, waiting for activation: version and image hash.
+    pub staged_firmware: Option<(u64, [u8; 32])>,
 }
 
 /// Why a device refused a command. Each reason is counted separately.
@@ -97,11 +100,14 @@ pub enum Reject {
     BadFirmwareSignature,
     /// Too many distinct originators to track counters for.
     TooManyOriginators,
+    /// A top-up whose UTRN is malformed, for another counter, or not made
+    /// with the registered supplier's prepayment key.
+    BadToken,
 }
 
 impl Reject {
     /// Every reason, in result-file order.
-    pub const ALL: [Reject; 11] = [
+    pub const ALL: [Reject; 12] = [
         Reject::Malformed,
         Reject::WrongRecipient,
         Reject::NotACommand,
@@ -113,6 +119,7 @@ impl Reject {
         Reject::BadCredentialUpdate,
         Reject::BadFirmwareSignature,
         Reject::TooManyOriginators,
+        Reject::BadToken,
     ];
 
     /// Stable snake-case name for result files.
@@ -129,6 +136,7 @@ impl Reject {
             Reject::BadCredentialUpdate => "bad_credential_update",
             Reject::BadFirmwareSignature => "bad_firmware_signature",
             Reject::TooManyOriginators => "too_many_originators",
+            Reject::BadToken => "bad_token",
         }
     }
 }
@@ -208,56 +216,64 @@ impl DeviceSecurity {
     }
 
     /// Checks and executes a command. `acb_z` is the ECDH shared secret
-    /// between the ACB and this device (cached by the caller).
+    /// between the ACB and this device (cached by the caller); `prepayment_z`
+    /// the secret with the registered supplier's prepayment key (needed only
+    /// for top-ups; without it a top-up is refused).
     pub fn receive_command(
         &mut self,
         bytes: &[u8],
         acb_z: &[u8; 32],
+        prepayment_z: Option<&[u8; 32]>,
         keys: &KeyRegistry,
     ) -> Result<Accepted, Reject> {
-        let d = decode(bytes).map_err(|_| Reject::Malformed)?;
-        let g = d.grouping;
-        if g.recipient != self.id {
+        let f = frame::parse(bytes).map_err(|_| Reject::Malformed)?;
+        if f.recipient != self.id {
             return Err(Reject::WrongRecipient);
         }
-        if g.cra != Cra::Command {
+        if f.cra != Cra::Command || !f.has_signature_field {
             return Err(Reject::NotACommand);
         }
-        let kind = MessageKind::from_code(g.code)
-            .filter(|k| *k != MessageKind::Alert)
-            .ok_or(Reject::NotACommand)?;
-        // 1. The ACB's MAC over the whole message.
-        let tag = d.mac.ok_or(Reject::BadMac)?;
+        let kind = MessageKind::from_code(f.code, self.fuel).ok_or(Reject::NotACommand)?;
+        // 1. The ACB's MAC over the GSA.
+        let tag = f.mac.ok_or(Reject::BadMac)?;
         let key = derive_mac_key(
             acb_z,
-            g.originator,
-            g.recipient,
+            f.originator,
+            f.recipient,
             MacMode::Command,
-            g.counter,
+            f.counter,
         );
-        if !mac_ok(&key, g.originator, d.maced_part, tag) {
+        if !gsa_mac_ok(&key, f.originator, f.gsa, tag) {
             return Err(Reject::BadMac);
         }
         // 2. Anti-replay.
         if self
-            .last_counter(g.originator)
-            .is_some_and(|last| g.counter <= last)
+            .last_counter(f.originator)
+            .is_some_and(|last| f.counter <= last)
         {
             return Err(Reject::Replay);
         }
-        let body = Body::decode(kind, d.body).ok_or(Reject::Malformed)?;
+        let (body, named) = payload::parse_command(kind, f.content).ok_or(Reject::Malformed)?;
+        if named.is_some_and(|c| c != f.counter) {
+            return Err(Reject::Malformed);
+        }
         // 3. The originator's signature against the anchor for its role.
         let mut verified_by = None;
         if kind.is_critical() {
-            let sig = d.signature.ok_or(Reject::MissingSignature)?;
-            let anchor = self.authorising_anchor(kind, &body, g.originator)?;
+            let sig = f.signature.ok_or(Reject::MissingSignature)?;
+            let anchor = self.authorising_anchor(kind, &body, f.originator)?;
             let vk = keys.get(anchor.key).ok_or(Reject::BadSignature)?;
-            if !vk.verify_prehash(&hash_to_scalar(d.signed_part), sig) {
+            if !vk.verify_prehash(&hash_to_scalar(f.signed_part), sig) {
                 return Err(Reject::BadSignature);
             }
             verified_by = Some(anchor.key);
         }
         // 4. Content checks that need the device's own keys.
+        if let Body::TopUp { utrn } = &body {
+            let supplier = self.anchors[AnchorSlot::Supplier as usize].owner;
+            let z = prepayment_z.ok_or(Reject::BadToken)?;
+            utrn::check(utrn, z, supplier, self.id, f.counter).map_err(|_| Reject::BadToken)?;
+        }
         self.check_firmware(kind, &body, keys)?;
         let new_anchor = match &body {
             Body::CredentialUpdate { slot, owner, key } => {
@@ -273,13 +289,13 @@ impl DeviceSecurity {
             _ => None,
         };
         // Every check passed: advance the counter, then act.
-        self.set_counter(g.originator, g.counter)?;
+        self.set_counter(f.originator, f.counter)?;
         let executed = self.execute(kind, &body, new_anchor)?;
         Ok(Accepted {
             executed,
             kind,
-            originator: g.originator,
-            counter: g.counter,
+            originator: f.originator,
+            counter: f.counter,
             verified_by,
         })
     }
@@ -318,35 +334,37 @@ impl DeviceSecurity {
         Ok(anchor)
     }
 
-    /// A firmware image must be signed by the device's manufacturer, and an
-    /// activation must name the staged version.
+    /// A delivered firmware image must be signed by the device's
+    /// manufacturer; an activation (CS06) must name the staged image's hash.
     fn check_firmware(
         &self,
         kind: MessageKind,
         body: &Body,
         keys: &KeyRegistry,
     ) -> Result<(), Reject> {
-        if let Body::Firmware {
+        let Body::Firmware {
             manufacturer,
             version,
             image_hash,
             signature,
         } = body
-        {
-            let (m, m_key) = self.manufacturer;
-            let signed = super::gbcs::firmware_signed_bytes(*manufacturer, *version, image_hash);
-            let ok = *manufacturer == m
-                && keys
-                    .get(m_key)
-                    .is_some_and(|k| k.verify(&signed, signature));
-            if !ok {
-                return Err(Reject::BadFirmwareSignature);
-            }
-            if kind == MessageKind::ActivateFirmware
-                && self.staged_firmware.is_some_and(|v| v != *version)
-            {
-                return Err(Reject::BadFirmwareSignature);
-            }
+        else {
+            return Ok(());
+        };
+        if kind == MessageKind::ActivateFirmware {
+            return match self.staged_firmware {
+                Some((_, h)) if h == *image_hash => Ok(()),
+                _ => Err(Reject::BadFirmwareSignature),
+            };
+        }
+        let (m, m_key) = self.manufacturer;
+        let signed = super::gbcs::firmware_signed_bytes(*manufacturer, *version, image_hash);
+        let ok = *manufacturer == m
+            && keys
+                .get(m_key)
+                .is_some_and(|k| k.verify(&signed, signature));
+        if !ok {
+            return Err(Reject::BadFirmwareSignature);
         }
         Ok(())
     }
@@ -370,43 +388,123 @@ impl DeviceSecurity {
                 self.anchors[slot as usize] = anchor;
                 Executed::CredentialUpdated(slot)
             }
-            (MessageKind::UpdateFirmware, Body::Firmware { version, .. }) => {
-                self.staged_firmware = Some(*version);
+            (
+                MessageKind::UpdateFirmware,
+                Body::Firmware {
+                    version,
+                    image_hash,
+                    ..
+                },
+            ) => {
+                self.staged_firmware = Some((*version, *image_hash));
                 Executed::FirmwareStaged(*version)
             }
-            (MessageKind::ActivateFirmware, Body::Firmware { version, .. }) => {
-                self.firmware_version = *version;
-                self.staged_firmware = None;
-                Executed::FirmwareActivated(*version)
+            (MessageKind::ActivateFirmware, _) => {
+                let (version, _) = self.staged_firmware.take().ok_or(Reject::Malformed)?;
+                self.firmware_version = version;
+                Executed::FirmwareActivated(version)
             }
             _ => return Err(Reject::Malformed),
         })
     }
 }
 
+/// What a device sends: a response to a command (echoing its counter and
+/// code) or an alert (under the device's own counter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Response or alert.
+    pub cra: Cra,
+    /// The command's kind (responses) or [`MessageKind::Alert`].
+    pub kind: MessageKind,
+    /// A critical alert (signed) or not (MAC'd); ignored for responses.
+    pub critical: bool,
+    /// The device's fuel.
+    pub fuel: Fuel,
+    /// The device's EUI.
+    pub device: u64,
+    /// The recipient's EUI (the command's originator, or the alert's addressee).
+    pub recipient: u64,
+    /// The command's counter (responses) or the device's alert counter.
+    pub counter: u64,
+    /// Whether the command executed (responses).
+    pub ok: bool,
+    /// Seconds since midnight, for the date-time fields.
+    pub at_s: u64,
+    /// A read's register values (active import Wh, reactive import varh),
+    /// sent in an encrypted block.
+    pub registers: [u32; 2],
+}
+
 /// Builds a device's response or alert: signed with the device's key when
 /// GBCS requires it (responses to critical commands, critical alerts),
-/// otherwise MAC'd under the key shared with the ACB. `device_key` is
-/// called only for signed messages.
+/// otherwise MAC'd under the key the device shares with the recipient
+/// (`recipient_z`, which also encrypts a read's registers). `device_key`
+/// is called only for signed messages.
 pub fn device_message(
-    cra: Cra,
-    kind: MessageKind,
-    device_id: u64,
-    recipient: u64,
-    counter: u64,
+    o: &Outgoing,
     device_key: impl FnOnce() -> SigningKey,
-    acb_z: &[u8; 32],
+    recipient_z: impl FnOnce() -> [u8; 32],
 ) -> Vec<u8> {
-    let g = super::gbcs::Grouping {
-        cra,
-        counter,
-        originator: device_id,
-        recipient,
-        code: kind.code(),
+    // The secret is computed only for MAC'd messages (which include reads).
+    let mut z = None;
+    let mut recipient_z = Some(recipient_z);
+    let mut secret =
+        || -> [u8; 32] { *z.get_or_insert_with(|| (recipient_z.take().expect("called once"))()) };
+    let (code, content, p) = match o.cra {
+        Cra::Alert => {
+            let code = if o.critical {
+                super::gbcs::ALERT_CRITICAL_CODE
+            } else {
+                super::gbcs::ALERT_NON_CRITICAL_CODE
+            };
+            let p = Protection {
+                signed: o.critical,
+                maced: !o.critical,
+            };
+            (code, payload::alert(o.critical, o.counter, o.at_s), p)
+        }
+        _ => {
+            let reads = matches!(
+                o.kind,
+                MessageKind::ReadInstantaneous | MessageKind::ReadDailyLog
+            );
+            let block = reads.then(|| {
+                let k = derive_mac_key(
+                    &secret(),
+                    o.device,
+                    o.recipient,
+                    MacMode::PayloadEncryption,
+                    o.counter,
+                );
+                encrypt_block(&k, o.device, &payload::read_plaintext(o.registers))
+            });
+            let content = payload::response(
+                o.kind,
+                o.fuel,
+                o.counter,
+                o.device,
+                o.recipient,
+                o.ok,
+                block.as_deref(),
+            );
+            (
+                o.kind.code(o.fuel),
+                content,
+                Protection::required(o.kind, Cra::Response),
+            )
+        }
     };
-    let body = vec![0u8; kind.body_len(cra)];
-    let p = super::gbcs::Protection::required(kind, cra);
-    let mode = if cra == Cra::Alert {
+    let h = Header {
+        cra: o.cra,
+        counter: o.counter,
+        originator: o.device,
+        recipient: o.recipient,
+        // MAC'd responses carry the device's date-time (as RTDS's do).
+        date_time: (o.cra == Cra::Response && !p.signed).then(|| payload::date_time(o.at_s)),
+        code,
+    };
+    let mode = if o.cra == Cra::Alert {
         MacMode::Alert
     } else {
         MacMode::Response
@@ -415,25 +513,14 @@ pub fn device_message(
     // key costs a scalar multiplication, wasted on MAC-only messages.
     let key = p.signed.then(device_key);
     let sign = |b: &[u8]| key.as_ref().expect("derived when signed").sign(b);
-    let mac_fn = |b: &[u8]| {
-        mac(
-            &derive_mac_key(acb_z, device_id, recipient, mode, counter),
-            device_id,
-            b,
-        )
-    };
-    super::gbcs::encode(
-        &g,
-        &body,
-        if p.signed {
-            Some(&sign as super::gbcs::SignFn<'_>)
-        } else {
-            None
-        },
-        if p.maced {
-            Some(&mac_fn as super::gbcs::MacFn<'_>)
-        } else {
-            None
-        },
+    let mac_key = p
+        .maced
+        .then(|| derive_mac_key(&secret(), o.device, o.recipient, mode, o.counter));
+    let mac_fn = |gsa: &[u8]| gsa_mac(mac_key.as_ref().expect("derived when MAC'd"), o.device, gsa);
+    frame::build(
+        &h,
+        &content,
+        p.signed.then_some(&sign as frame::SignFn<'_>),
+        p.maced.then_some(&mac_fn as frame::MacFn<'_>),
     )
 }

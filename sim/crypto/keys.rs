@@ -36,6 +36,11 @@ pub enum KeyRole {
     Manufacturer,
     /// A WAN (wide-area network) provider's key.
     WanProvider,
+    /// A DCC user's key-agreement key (MACs on responses and alerts to it,
+    /// and encrypted blocks in its read responses).
+    UserKeyAgreement,
+    /// A supplier's prepayment key-agreement key (top-up tokens).
+    UserPrepaymentKeyAgreement,
 }
 
 impl KeyRole {
@@ -53,6 +58,8 @@ impl KeyRole {
             KeyRole::DeviceKeyAgreement => "device-key-agreement",
             KeyRole::Manufacturer => "manufacturer",
             KeyRole::WanProvider => "wan-provider",
+            KeyRole::UserKeyAgreement => "user-key-agreement",
+            KeyRole::UserPrepaymentKeyAgreement => "user-prepayment-key-agreement",
         }
     }
 }

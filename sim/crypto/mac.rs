@@ -150,15 +150,6 @@ pub fn gsa_mac_ok(key: &[u8; 16], originator: u64, gsa: &[u8], tag: &[u8]) -> bo
     tag.len() == 12 && want.iter().zip(tag).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-/// TEMPORARY (removed when the simulator's messages move to the GBCS frame).
-pub fn mac(key: &[u8; 16], originator: u64, aad: &[u8]) -> MacTag {
-    gmac(key, originator, &[aad])[..12].try_into().expect("12")
-}
-/// TEMPORARY.
-pub fn mac_ok(key: &[u8; 16], originator: u64, aad: &[u8], tag: &[u8]) -> bool {
-    tag == mac(key, originator, aad)
-}
-
 /// Encrypts a payload block: `31 00000000 ‖ ciphertext ‖ tag(12)`.
 pub fn encrypt_block(key: &[u8; 16], device: u64, plaintext: &[u8]) -> Vec<u8> {
     let cipher = Aes128Gcm12::new(key.into());

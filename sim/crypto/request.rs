@@ -10,8 +10,9 @@
 //! ACB (access control broker) under the key it shares with the device.
 
 use super::ecdsa::{hash_to_scalar, SigningKey, VerifyKey};
-use super::gbcs::{encode, Body, Cra, Grouping, MessageKind};
-use super::mac::{derive_mac_key, mac, MacMode};
+use super::gbcs::frame::{self, Header};
+use super::gbcs::{payload, Body, Cra, Fuel, MessageKind};
+use super::mac::{derive_mac_key, gsa_mac, MacMode};
 use super::smki::{CertError, CertRole, Certificate, KeyUsage, RevocationList, Smki};
 
 /// A decoded service request.
@@ -82,6 +83,15 @@ pub fn role_may_send(role: CertRole, kind: MessageKind) -> bool {
 }
 
 const SR_TAG: u8 = 0x5E;
+
+/// A request's kind on the wire: its electricity use case's code.
+fn sr_code(kind: MessageKind) -> u16 {
+    kind.code(Fuel::Electricity)
+}
+
+fn sr_kind(code: u16) -> Option<MessageKind> {
+    MessageKind::ALL.into_iter().find(|k| sr_code(*k) == code)
+}
 const SR_FIXED: usize = 1 + 2 + 8 + 8 + 8 + 2;
 
 impl ServiceRequest {
@@ -89,7 +99,7 @@ impl ServiceRequest {
     pub fn encode_signed(&self, user_key: &SigningKey) -> Vec<u8> {
         let mut v = Vec::with_capacity(SR_FIXED + self.body.len() + 64);
         v.push(SR_TAG);
-        v.extend_from_slice(&self.kind.code().to_be_bytes());
+        v.extend_from_slice(&sr_code(self.kind).to_be_bytes());
         v.extend_from_slice(&self.user.to_be_bytes());
         v.extend_from_slice(&self.target.to_be_bytes());
         v.extend_from_slice(&self.counter.to_be_bytes());
@@ -105,7 +115,7 @@ impl ServiceRequest {
         if b.len() < SR_FIXED + 64 || b[0] != SR_TAG {
             return None;
         }
-        let kind = MessageKind::from_code(u16::from_be_bytes([b[1], b[2]]))?;
+        let kind = sr_kind(u16::from_be_bytes([b[1], b[2]]))?;
         let u = |i: usize| u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         let body_len = u16::from_be_bytes([b[27], b[28]]) as usize;
         if b.len() != SR_FIXED + body_len + 64 {
@@ -151,13 +161,15 @@ pub fn dsp_authenticate(
     Ok(sr)
 }
 
-/// Builds the device command for an authorised request: the originator's
-/// signature when the kind is critical (`command_key` is the user's
-/// command-signing key; `None` leaves a critical command unsigned, which
-/// devices refuse), and the ACB's MAC (`acb_z`, the ACB–device shared
-/// secret; `None` leaves the command without a MAC, which devices refuse).
+/// Builds the device command for an authorised request, in GBCS form: the
+/// originator's signature when the kind is critical (`command_key` is the
+/// user's command-signing key; `None` leaves a critical command unsigned,
+/// which devices refuse), and the ACB's MAC (`acb_z`, the ACB–device shared
+/// secret; `None` sends the bare GSA, which devices refuse).
+#[allow(clippy::too_many_arguments)]
 pub fn build_command(
     kind: MessageKind,
+    fuel: Fuel,
     originator: u64,
     device: u64,
     counter: u64,
@@ -165,40 +177,25 @@ pub fn build_command(
     command_key: Option<&SigningKey>,
     acb_z: Option<&[u8; 32]>,
 ) -> Vec<u8> {
-    let g = Grouping {
+    let h = Header {
         cra: Cra::Command,
         counter,
         originator,
         recipient: device,
-        code: kind.code(),
+        date_time: None,
+        code: kind.code(fuel),
     };
-    let bytes = body.encode(kind);
+    let content = payload::command(kind, fuel, counter, originator, device, body);
     let sign = |b: &[u8]| command_key.expect("checked").sign(b);
-    let mac_fn = |b: &[u8]| {
-        mac(
-            &derive_mac_key(
-                acb_z.expect("checked"),
-                originator,
-                device,
-                MacMode::Command,
-                counter,
-            ),
-            originator,
-            b,
-        )
+    let mac_fn = |gsa: &[u8]| {
+        let z = acb_z.expect("checked");
+        let k = derive_mac_key(z, originator, device, MacMode::Command, counter);
+        gsa_mac(&k, originator, gsa)
     };
-    encode(
-        &g,
-        &bytes,
-        if kind.is_critical() && command_key.is_some() {
-            Some(&sign as super::gbcs::SignFn<'_>)
-        } else {
-            None
-        },
-        if acb_z.is_some() {
-            Some(&mac_fn as super::gbcs::MacFn<'_>)
-        } else {
-            None
-        },
+    frame::build(
+        &h,
+        &content,
+        (kind.is_critical() && command_key.is_some()).then_some(&sign as frame::SignFn<'_>),
+        acb_z.is_some().then_some(&mac_fn as frame::MacFn<'_>),
     )
 }

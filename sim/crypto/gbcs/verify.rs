@@ -116,7 +116,13 @@ fn verify_with(bytes: &[u8], v: &Verifier<'_>) -> Verdict {
             }
         }
     }
-    if f.signature.is_none() && f.mac.is_none() && f.has_signature_field {
+    if !f.has_signature_field {
+        return Verdict::Fail(
+            "a pre-command (no signature field): check it against its command".into(),
+            done,
+        );
+    }
+    if f.signature.is_none() && f.mac.is_none() {
         return Verdict::Fail("neither signed nor MAC'd".into(), done);
     }
     if f.cra != Cra::Command {

@@ -20,9 +20,9 @@ use super::timeline::TraceRec;
 use super::world::{World, RECOVERY_ID};
 use crate::crypto::device::AnchorSlot;
 use crate::crypto::ecdsa::hash_to_scalar;
-use crate::crypto::gbcs::{self, Body, Cra, MessageKind};
+use crate::crypto::gbcs::{frame, payload, Body, Cra, MessageKind};
 use crate::crypto::keys::KeyRole;
-use crate::crypto::mac::{derive_mac_key, mac_ok, MacMode};
+use crate::crypto::mac::{derive_mac_key, gsa_mac_ok, MacMode};
 use crate::crypto::VerifyKey;
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -115,20 +115,19 @@ impl<'a> Replayed<'a> {
         bytes: &[u8],
     ) -> Result<(), String> {
         let m = self.m;
-        let d = gbcs::decode(bytes).map_err(|_| "executed a malformed command".to_string())?;
-        let g = d.grouping;
+        let g = frame::parse(bytes).map_err(|_| "executed a malformed command".to_string())?;
         if g.recipient != w.device_id(m) || g.cra != Cra::Command || g.code != r.code {
             return Err("executed a command addressed elsewhere".into());
         }
         let z = *self.secret.get_or_insert_with(|| acb_side_secret(w, m));
-        let mac_good = d.mac.is_some_and(|tag| {
+        let mac_good = g.mac.is_some_and(|tag| {
             let k = derive_mac_key(&z, g.originator, g.recipient, MacMode::Command, g.counter);
-            mac_ok(&k, g.originator, d.maced_part, tag)
+            gsa_mac_ok(&k, g.originator, g.gsa, tag)
         });
         if !mac_good {
             return Err(format!("{kind:?} executed without a valid ACB MAC"));
         }
-        let body = Body::decode(kind, d.body);
+        let body = payload::parse_command(kind, g.content).map(|(b, _)| b);
         let recovery_anchor = (RECOVERY_ID, &w.recovery.1);
         let anchor = match (kind, &body) {
             (MessageKind::UpdateSecurityCredentials, Some(Body::CredentialUpdate { slot, .. })) => {
@@ -156,9 +155,9 @@ impl<'a> Replayed<'a> {
                 g.originator
             ));
         };
-        let sig_good = d
+        let sig_good = g
             .signature
-            .is_some_and(|s| anchor.verify_prehash(&hash_to_scalar(d.signed_part), s));
+            .is_some_and(|s| anchor.verify_prehash(&hash_to_scalar(g.signed_part), s));
         if !sig_good {
             return Err(format!(
                 "{kind:?} executed without a signature verifying against the anchor held"
@@ -208,7 +207,7 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
     for r in recs {
         out.commands += 1;
         let prev = last.insert(r.originator, r.counter);
-        let Some(kind) = MessageKind::from_code(r.code) else {
+        let Some(kind) = MessageKind::from_code(r.code, w.fuel(m)) else {
             violation(&mut out, format!("unknown message code {:#x}", r.code));
             continue;
         };

@@ -135,15 +135,14 @@ impl<'a> Holdings<'a> {
             } else {
                 w.attacker_secret(meter)
             };
-            let signer = self.signer(msg);
-            crate::crypto::request::build_command(
+            w.command_bytes(
                 msg,
-                w.originator(signer, self.victim),
-                w.device_id(meter),
+                self.signer(msg),
+                self.victim,
+                meter,
                 counter,
-                &w.command_body(msg, meter, firmware_genuine),
-                w.signing_key(signer),
-                Some(&z),
+                firmware_genuine,
+                &z,
             )
             .into_boxed_slice()
         })

@@ -4,7 +4,7 @@
 use super::attack::AttackSpec;
 use super::governance::{draw_weighted, risk_weight, Assurance};
 use super::params::SystemScenario;
-use crate::crypto::gbcs::{Body, MessageKind};
+use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
 use crate::crypto::registry::{fingerprint, KeyFp};
@@ -136,6 +136,12 @@ pub struct World {
     pub acb_table: FixedBaseTable,
     /// The attacker's own key-agreement key (a MAC it makes without the ACB's key).
     pub attacker_ka_table: FixedBaseTable,
+    /// Tables of each user's key-agreement public key (devices MAC responses
+    /// and alerts to it); empty when no cryptography runs.
+    pub user_ka_tables: Vec<FixedBaseTable>,
+    /// Tables of each supplier's prepayment key-agreement public key (top-up
+    /// tokens); empty when no cryptography runs.
+    pub prepayment_tables: Vec<FixedBaseTable>,
     /// The attack, with its victim and start resolved.
     pub attack: Option<AttackSpec>,
     /// Anomaly thresholds per user per message code index (see [`kind_index`]).
@@ -233,6 +239,18 @@ impl World {
         let acb_table = FixedBaseTable::new(acb.public(), KEY_TABLE_WINDOW);
         let attacker_ka = derive_key(seed, KeyRole::AcbKeyAgreement, 0xA77A_C4E2);
         let attacker_ka_table = FixedBaseTable::new(attacker_ka.public(), KEY_TABLE_WINDOW);
+        let ka_tables = |role, n: u32| -> Vec<FixedBaseTable> {
+            if !runs_crypto {
+                return Vec::new();
+            }
+            (0..n)
+                .map(|u| {
+                    FixedBaseTable::new(derive_key(seed, role, u as u64).public(), KEY_TABLE_WINDOW)
+                })
+                .collect()
+        };
+        let user_ka_tables = ka_tables(KeyRole::UserKeyAgreement, users);
+        let prepayment_tables = ka_tables(KeyRole::UserPrepaymentKeyAgreement, suppliers);
         let attack = sc.attack.clone().map(|mut spec| {
             let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
                 return spec;
@@ -282,6 +300,8 @@ impl World {
             acb,
             acb_table,
             attacker_ka_table,
+            user_ka_tables,
+            prepayment_tables,
             attack,
             thresholds: Vec::new(),
             expected_critical_alerts: 0.0,
@@ -445,6 +465,11 @@ impl World {
         0x5000_0000_0000_0000 | u as u64
     }
 
+    /// The user whose identifier is `id`, if any.
+    pub fn user_of_id(&self, id: u64) -> Option<u32> {
+        (id >> 32 == 0x5000_0000 && (id as u32) < self.users).then_some(id as u32)
+    }
+
     /// The originator id of a signer's commands, for a job claiming to be from user `claimed`.
     pub fn originator(&self, signer: Signer, claimed: u32) -> u64 {
         match signer {
@@ -485,6 +510,72 @@ impl World {
             .expect("derived scalars are non-zero")
     }
 
+    /// The ECDH secret between meter `m`'s key-agreement key and user `u`'s
+    /// (responses and alerts to `u` are MAC'd, and reads encrypted, under it).
+    pub fn user_secret(&self, u: u32, m: u32) -> [u8; 32] {
+        self.device_secret(m, KeyRole::UserKeyAgreement, u, &self.user_ka_tables)
+    }
+
+    /// The ECDH secret between meter `m`'s key-agreement key and supplier
+    /// `s`'s prepayment key (top-up tokens).
+    pub fn prepayment_secret(&self, s: u32, m: u32) -> [u8; 32] {
+        self.device_secret(
+            m,
+            KeyRole::UserPrepaymentKeyAgreement,
+            s,
+            &self.prepayment_tables,
+        )
+    }
+
+    fn device_secret(&self, m: u32, role: KeyRole, u: u32, tables: &[FixedBaseTable]) -> [u8; 32] {
+        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+        match tables.get(u as usize) {
+            Some(t) => crate::crypto::mac::ecdh_with_table(&d, t),
+            None => crate::crypto::mac::ecdh(&d, derive_key(self.seed, role, u as u64).public()),
+        }
+        .expect("derived scalars are non-zero")
+    }
+
+    /// Clock seconds since midnight at simulated time `t_ns`.
+    pub fn clock_s(&self, t_ns: u64) -> u64 {
+        (self.clock0_s + t_ns as f64 / 1e9) as u64 % 86_400
+    }
+
+    /// Meter `m`'s fuel.
+    pub fn fuel(&self, m: u32) -> Fuel {
+        if self.is_gas(m) {
+            Fuel::Gas
+        } else {
+            Fuel::Electricity
+        }
+    }
+
+    /// The GBCS command bytes of `msg` to meter `meter` at `counter`,
+    /// signed by `signer` when critical and MAC'd with `mac_z` (the ACB's
+    /// secret with the meter, or an attacker's own).
+    #[allow(clippy::too_many_arguments)]
+    pub fn command_bytes(
+        &self,
+        msg: MessageKind,
+        signer: Signer,
+        claimed: u32,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+        mac_z: &[u8; 32],
+    ) -> Vec<u8> {
+        crate::crypto::request::build_command(
+            msg,
+            self.fuel(meter),
+            self.originator(signer, claimed),
+            self.device_id(meter),
+            counter,
+            &self.command_body(msg, meter, counter, firmware_genuine),
+            self.signing_key(signer),
+            Some(mac_z),
+        )
+    }
+
     /// Meter `m`'s signing key (derived on demand, never stored).
     pub fn device_key(&self, m: u32) -> SigningKey {
         derive_key(self.seed, KeyRole::DeviceSigning, self.device_id(m))
@@ -502,9 +593,32 @@ impl World {
 
     /// The body a command carries: a credential update installs supplier
     /// `meter`'s replacement key; a firmware command carries the
-    /// manufacturer's image (or, if not `firmware_genuine`, the attacker's).
-    pub fn command_body(&self, msg: MessageKind, meter: u32, firmware_genuine: bool) -> Body {
+    /// manufacturer's image (or, if not `firmware_genuine`, the attacker's);
+    /// a top-up carries a UTRN the registered supplier made with its
+    /// prepayment key (in GB the supplier makes the token and the DCC only
+    /// carries it). Value: £10, as RTDS's (assumption: the model does not
+    /// track balances).
+    pub fn command_body(
+        &self,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+    ) -> Body {
         match msg {
+            MessageKind::PrepaymentTopUp => {
+                let s = self.supplier_of(meter);
+                Body::TopUp {
+                    utrn: crate::crypto::gbcs::utrn::issue(
+                        &self.prepayment_secret(s, meter),
+                        self.user_id(s),
+                        self.device_id(meter),
+                        counter,
+                        crate::crypto::gbcs::utrn::ValueClass::Pounds,
+                        10,
+                    ),
+                }
+            }
             MessageKind::UpdateSecurityCredentials => {
                 let s = self.supplier_of(meter);
                 Body::CredentialUpdate {

@@ -180,16 +180,24 @@ impl Csp {
         job.meter_in_ns = created;
         job.meter_out_ns = created;
         job.bytes = w.policy.runs_crypto(id).then(|| {
-            let z = w.acb_secret(meter);
-            let cra = if critical { Cra::Alert } else { Cra::Response };
+            // Alerts go to the meter's registered supplier.
+            let supplier = w.supplier_of(meter);
+            let o = crate::crypto::device::Outgoing {
+                cra: Cra::Alert,
+                kind: MessageKind::Alert,
+                critical,
+                fuel: w.fuel(meter),
+                device: w.device_id(meter),
+                recipient: w.user_id(supplier),
+                counter: seq,
+                ok: true,
+                at_s: w.clock_s(created),
+                registers: [0; 2],
+            };
             crate::crypto::device::device_message(
-                cra,
-                msg,
-                w.device_id(meter),
-                0,
-                seq,
+                &o,
                 || w.device_key(meter),
-                &z,
+                || w.user_secret(supplier, meter),
             )
             .into_boxed_slice()
         });

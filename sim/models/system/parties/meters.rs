@@ -9,7 +9,7 @@
 //! local index in its shard.
 
 use crate::crypto::device::{
-    device_message, Anchor, AnchorSlot, DeviceSecurity, Executed, Reject, ANCHOR_SLOTS,
+    device_message, Anchor, AnchorSlot, DeviceSecurity, Executed, Outgoing, Reject, ANCHOR_SLOTS,
     COUNTER_SLOTS,
 };
 use crate::crypto::gbcs::{Cra, MessageKind};
@@ -115,6 +115,7 @@ impl Meters {
         }
         DeviceSecurity {
             id: w.device_id(m),
+            fuel: w.fuel(m),
             anchors,
             counters,
             manufacturer: (MANUFACTURER, w.manufacturer_fp),
@@ -200,10 +201,13 @@ impl Meters {
         let mut dev = self.device_security(w, m, local, originator);
         let mut real = None;
         let keys = &self.keys;
+        // A top-up's token is checked with the registered supplier's prepayment key.
+        let pp =
+            (job.msg == MessageKind::PrepaymentTopUp).then(|| w.prepayment_secret(supplier, m));
         let accepted = w
             .policy
             .decide(job.id, truth.is_ok(), &mut self.crypto, || {
-                real = Some(dev.receive_command(bytes, z, keys));
+                real = Some(dev.receive_command(bytes, z, pp.as_ref(), keys));
                 matches!(real, Some(Ok(_)))
             });
         match real {
@@ -272,7 +276,7 @@ impl Meters {
                         meter: m,
                         originator,
                         counter: job.counter,
-                        code: job.msg.code(),
+                        code: job.msg.code(w.fuel(m)),
                         bytes: bytes.filter(|_| job.msg.is_critical()),
                     });
                 }
@@ -281,17 +285,23 @@ impl Meters {
                     env.count(Col::AnchorsReplaced, 1);
                 }
                 self.apply(w, &job, local, env);
-                // The response: signed by the device (critical) or MAC'd.
-                if let Some(z) = z {
-                    let resp = device_message(
-                        Cra::Response,
-                        job.msg,
-                        w.device_id(m),
-                        w.user_id(job.claimed),
-                        job.counter,
-                        || w.device_key(m),
-                        &z,
-                    );
+                // The response: signed by the device (critical) or MAC'd
+                // for the user the command claimed to be from.
+                if z.is_some() {
+                    let o = Outgoing {
+                        cra: Cra::Response,
+                        kind: job.msg,
+                        critical: job.msg.is_critical(),
+                        fuel: w.fuel(m),
+                        device: w.device_id(m),
+                        recipient: w.user_id(job.claimed),
+                        counter: job.counter,
+                        ok: true,
+                        at_s: w.clock_s(now.0),
+                        registers: [w.annual_kwh(m).saturating_mul(1000), 0],
+                    };
+                    let resp =
+                        device_message(&o, || w.device_key(m), || w.user_secret(job.claimed, m));
                     job.bytes = Some(resp.into_boxed_slice());
                 }
             }

@@ -15,10 +15,10 @@ mod anomaly;
 
 use self::anomaly::{Raise, Security};
 use crate::crypto::ecdsa::hash_to_scalar;
-use crate::crypto::gbcs::{self, Cra, MessageKind};
-use crate::crypto::mac::{derive_mac_key, mac_ok, MacMode};
+use crate::crypto::gbcs::{frame, Cra, MessageKind};
+use crate::crypto::mac::{derive_mac_key, gsa_mac_ok, MacMode};
 use crate::crypto::mode::CryptoCounters;
-use crate::crypto::request::{build_command, role_may_send, ServiceRequest};
+use crate::crypto::request::{role_may_send, ServiceRequest};
 use crate::engine::{Event, SimTime};
 use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
@@ -286,42 +286,44 @@ fn verify_request(w: &World, job: &Job) -> bool {
 /// signature (critical kinds) and the ACB's MAC, and the ACB secret used.
 fn command_bytes(w: &World, job: &Job) -> (Box<[u8]>, [u8; 32]) {
     let z = w.acb_secret(job.meter);
-    let bytes = build_command(
-        job.msg,
-        w.originator(job.signer, job.claimed),
-        w.device_id(job.meter),
-        job.counter,
-        &w.command_body(job.msg, job.meter, job.firmware_genuine),
-        w.signing_key(job.signer),
-        Some(&z),
-    )
-    .into_boxed_slice();
+    let bytes = w
+        .command_bytes(
+            job.msg,
+            job.signer,
+            job.claimed,
+            job.meter,
+            job.counter,
+            job.firmware_genuine,
+            &z,
+        )
+        .into_boxed_slice();
     (bytes, z)
 }
 
-/// Checks a response's or alert's authentication (device signature or MAC).
+/// Checks a response's or alert's authentication, as its recipient would:
+/// the device's signature, or its MAC under the device–recipient secret.
 fn check_response(w: &World, job: &Job, bytes: &[u8]) -> bool {
-    let Ok(d) = gbcs::decode(bytes) else {
+    let Ok(f) = frame::parse(bytes) else {
         return false;
     };
-    if let Some(sig) = d.signature {
+    if f.originator != w.device_id(job.meter) {
+        return false;
+    }
+    if let Some(sig) = f.signature {
         let key = w.device_key(job.meter);
-        crate::crypto::verify_oneoff(key.public(), &hash_to_scalar(d.signed_part), sig)
-    } else if let Some(tag) = d.mac {
-        let g = d.grouping;
-        let mode = if g.cra == Cra::Alert {
+        crate::crypto::verify_oneoff(key.public(), &hash_to_scalar(f.signed_part), sig)
+    } else if let Some(tag) = f.mac {
+        let mode = if f.cra == Cra::Alert {
             MacMode::Alert
         } else {
             MacMode::Response
         };
-        let k = derive_mac_key(
-            &job.acb_z.unwrap_or_else(|| w.acb_secret(job.meter)),
-            g.originator,
-            g.recipient,
-            mode,
-            g.counter,
-        );
-        mac_ok(&k, g.originator, d.maced_part, tag)
+        let Some(u) = w.user_of_id(f.recipient) else {
+            return false;
+        };
+        let z = w.user_secret(u, job.meter);
+        let k = derive_mac_key(&z, f.originator, f.recipient, mode, f.counter);
+        gsa_mac_ok(&k, f.originator, f.gsa, tag)
     } else {
         false
     }
