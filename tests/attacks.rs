@@ -366,14 +366,11 @@ fn the_checker_flags_every_kind_of_violation() {
                             dccsim::models::system::world::RECOVERY_ID,
                             w.device_id(m),
                             5,
-                            &Body::CredentialUpdate {
-                                slot: dccsim::crypto::device::AnchorSlot::Supplier as u8,
-                                owner: w.user_id(sup),
-                                key: w.user_command_keys[sup as usize][1]
-                                    .0
-                                    .public()
-                                    .to_uncompressed(),
-                            },
+                            &Body::credential_update(
+                                dccsim::crypto::device::AnchorSlot::Supplier as u8,
+                                w.command_certs[sup as usize][1].clone(),
+                            )
+                            .unwrap(),
                             w.signing_key(Signer::Recovery),
                             z.as_ref(),
                         )

@@ -520,11 +520,23 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     let mut w = world();
     let new_supplier = 0x5100_0000_0000_0002u64;
     let new_key = derive_key(SEED, KeyRole::UserCommandSigning, new_supplier);
-    let body = Body::CredentialUpdate {
-        slot: AnchorSlot::Supplier as u8,
-        owner: new_supplier,
-        key: new_key.public().to_uncompressed(),
-    };
+    let cert = dccsim::crypto::x509::issue(
+        &dccsim::crypto::x509::Subject::Organisation {
+            name: "NEW SUPPLIER".into(),
+            role: "02".into(),
+            eui: new_supplier,
+        },
+        new_key.public(),
+        dccsim::crypto::x509::Usage::Signing,
+        [1; 16],
+        1_767_225_600,
+        &dccsim::crypto::x509::Issuer {
+            name: &[("OU", "07"), ("CN", "Z1")],
+            key: &derive_key(SEED, KeyRole::OrgCa, 0),
+        },
+    )
+    .unwrap();
+    let body = Body::credential_update(AnchorSlot::Supplier as u8, cert.into()).unwrap();
     // The network operator cannot replace the supplier's anchor.
     let cmd = build_command(
         MessageKind::UpdateSecurityCredentials,
@@ -611,4 +623,73 @@ fn crypto_modes_count_disagreements_with_ground_truth() {
     let modeled = CryptoPolicy::new(CryptoMode::Modeled, 1.0, SEED);
     assert!(modeled.decide(1, true, &mut c, || unreachable!()));
     assert_eq!(c.by_ground_truth, 1);
+}
+
+#[test]
+fn top_ups_are_protected_by_the_supplier_prepayment_token_not_a_signature() {
+    use dccsim::crypto::gbcs::utrn;
+    let mut w = world();
+    let pp = derive_key(SEED, KeyRole::UserPrepaymentKeyAgreement, 0);
+    let device_ka = derive_key(SEED, KeyRole::DeviceKeyAgreement, DEVICE);
+    let z_pp = ecdh(pp.scalar(), device_ka.public()).unwrap();
+    let counter = 5 << 32;
+    let token = utrn::issue(
+        &z_pp,
+        SUPPLIER,
+        DEVICE,
+        counter,
+        utrn::ValueClass::Pounds,
+        10,
+    );
+    let body = Body::TopUp { utrn: token };
+    // Not critical: no signature, even when a key is offered.
+    let cmd = build_command(
+        MessageKind::PrepaymentTopUp,
+        Fuel::Electricity,
+        SUPPLIER,
+        DEVICE,
+        counter,
+        &body,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert!(frame::parse(&cmd).unwrap().signature.is_none());
+    assert_eq!(cmd.len(), 100, "CS01a is 100 bytes in the reference data");
+    // The device needs the prepayment secret to check the token.
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
+        Err(Reject::BadToken)
+    );
+    let other = ecdh(
+        derive_key(SEED, KeyRole::UserKeyAgreement, 0).scalar(),
+        device_ka.public(),
+    )
+    .unwrap();
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, Some(&other), &w.keys),
+        Err(Reject::BadToken),
+        "the supplier's ordinary key-agreement key makes no valid token"
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&cmd, &w.z, Some(&z_pp), &w.keys)
+            .unwrap()
+            .executed,
+        Executed::TopUp
+    );
+    // The token is bound to its counter: reused under a later counter it fails.
+    let later = build_command(
+        MessageKind::PrepaymentTopUp,
+        Fuel::Electricity,
+        SUPPLIER,
+        DEVICE,
+        counter + (1 << 32),
+        &body,
+        None,
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&later, &w.z, Some(&z_pp), &w.keys),
+        Err(Reject::BadToken)
+    );
 }

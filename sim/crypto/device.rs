@@ -276,7 +276,9 @@ impl DeviceSecurity {
         }
         self.check_firmware(kind, &body, keys)?;
         let new_anchor = match &body {
-            Body::CredentialUpdate { slot, owner, key } => {
+            Body::CredentialUpdate {
+                slot, owner, key, ..
+            } => {
                 let fp = keys.intern(key).ok_or(Reject::BadCredentialUpdate)?;
                 Some((
                     AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?,

@@ -27,3 +27,4 @@ pub mod registry;
 pub mod request;
 pub mod smki;
 pub mod wycheproof;
+pub mod x509;

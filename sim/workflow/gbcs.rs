@@ -93,6 +93,18 @@ pub fn verify_named(name: &str, bytes: &[u8], command: Option<&[u8]>, v: &Verifi
             s @ Verdict::Skip(_) => s,
         };
     }
+    if name.contains("_FORGED_") {
+        // A negative sample (`dccsim gbcs sample`): it must fail its
+        // signature or MAC.
+        return match v.verify(bytes) {
+            Verdict::Fail(why, mut done) if why.contains("does not verify") => {
+                done.push(format!("{why}: refused, as a forged message must be"));
+                Verdict::Pass(done)
+            }
+            Verdict::Pass(_) => Verdict::Fail("a FORGED message verifies".into(), vec![]),
+            other => other,
+        };
+    }
     match v.verify(bytes) {
         // RTDS's ERROR cases include a top-up whose token a device must refuse.
         Verdict::Fail(why, mut done) if why.starts_with("UTRN") && name.contains("_ERROR_") => {

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod gbcs;
+pub mod gbcs_sample;
 pub mod perf;
 pub mod plot;
 pub mod progress;

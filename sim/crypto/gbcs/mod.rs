@@ -16,22 +16,30 @@
 //!
 //! The model's message kinds map to use cases by fuel:
 //!
-//! | kind | electricity (ESME) | gas (GSME) | critical |
-//! |---|---|---|---|
-//! | read instantaneous | ECS17b 0x0027 | GCS13a 0x0074 | no |
-//! | read daily log | ECS21a 0x0033 | GCS16a 0x0077 | no |
-//! | prepayment top-up | CS01a 0x0007 | CS01b 0x0097 | no (UTRN-protected) |
-//! | update tariff | ECS01a 0x0019 | GCS01a 0x006B | yes |
-//! | enable supply (7.1) | ECS42 0x004F | — (sent as GCS39 arm) | yes |
-//! | disable supply (7.2) | ECS43 0x0050 | GCS32 0x0081 | yes |
-//! | arm supply (7.3) | ECS44 0x0051 | GCS39 0x0085 | yes |
-//! | update security credentials (6.15.1) | CS02b 0x0102 | CS02b 0x0102 | yes |
-//! | deliver firmware (11.1) | 0x00C9 (assumption: not in RTDS) | same | no |
-//! | activate firmware (11.3) | CS06 0x0012 | CS06 0x0012 | yes |
-//! | alert, critical | ECS80 0x0067 (alert 0x8F36) | same | signed |
-//! | alert, non-critical | GNCA 0x1001 (alert 0x810E) | same | MAC'd |
+//! | kind | electricity (ESME) | gas (GSME) | critical | device accepts it from |
+//! |---|---|---|---|---|
+//! | read instantaneous | ECS17b 0x0027 | GCS13a 0x0074 | no | anyone the ACB MACs for |
+//! | read daily log | ECS21a 0x0033 | GCS16a 0x0077 | no | anyone the ACB MACs for |
+//! | prepayment top-up | CS01a 0x0007 | CS01b 0x0097 | no (UTRN) | a token from the supplier anchor's prepayment key |
+//! | update tariff | ECS01a 0x0019 | GCS01a 0x006B | yes | supplier anchor |
+//! | enable supply (7.1) | ECS42 0x004F | — (sent as GCS39 arm) | yes | supplier anchor |
+//! | disable supply (7.2) | ECS43 0x0050 | GCS32 0x0081 | yes | supplier anchor |
+//! | arm supply (7.3) | ECS44 0x0051 | GCS39 0x0085 | yes | supplier anchor |
+//! | update security credentials (6.15.1) | CS02b 0x0102 | CS02b 0x0102 | yes | the replaced cell's own role, or recovery |
+//! | deliver firmware (11.1) | 0x00C9 (assumption: not in RTDS) | same | no | anyone the ACB MACs for; image signed by the manufacturer |
+//! | activate firmware (11.3) | CS06 0x0012 | CS06 0x0012 | yes | supplier anchor; hash of the staged image |
+//! | alert, critical | ECS80 0x0067 (alert 0x8F36) | same | signed | — |
+//! | alert, non-critical | GNCA 0x1001 (alert 0x810E) | same | MAC'd | — |
 //!
-//! Codes and criticality are those of the RTDS files of each use case.
+//! Codes and criticality are those of the RTDS files of each use case. The
+//! last column is the device rule ([`super::device`]): the roles follow the
+//! originators of the RTDS files (the supplier, role 02, signs every
+//! critical command above; CS02b "SupplierBySupplier" is authorised by the
+//! supplier's own cell, the recovery variant by the recovery key, role 01)
+//! and GBCS's rule that critical commands are checked against the trust
+//! anchor of the role allowed to send them. Where GBCS allows more roles
+//! than the model sends (e.g. network operators reading), the model checks
+//! only what it sends.
 
 pub mod frame;
 pub mod payload;
@@ -201,14 +209,17 @@ pub enum Body {
         /// The token.
         utrn: [u8; 20],
     },
-    /// Replace trust anchor `slot` with `key` owned by `owner`.
+    /// Replace trust anchor `slot` with the X.509 certificate `cert` (as
+    /// CS02b does); `owner` and `key` are read from the certificate.
     CredentialUpdate {
         /// The slot (see [`super::device::AnchorSlot`]).
         slot: u8,
-        /// Identifier of the new anchor's owner.
+        /// The new anchor's owner: the certificate's x500UniqueIdentifier.
         owner: u64,
-        /// The new key, SEC1 uncompressed.
+        /// The new key, SEC1 uncompressed: the certificate's public key.
         key: [u8; 65],
+        /// The certificate (DER).
+        cert: std::sync::Arc<[u8]>,
     },
     /// A firmware image (by version) whose hash the manufacturer signed.
     Firmware {
@@ -221,6 +232,21 @@ pub enum Body {
         /// The manufacturer's signature over `manufacturer ‖ version ‖ image_hash`.
         signature: [u8; 64],
     },
+}
+
+impl Body {
+    /// A credential update installing organisation certificate `cert` in
+    /// `slot`; `None` if `cert` is not an organisation certificate with an
+    /// EUI and a P-256 key.
+    pub fn credential_update(slot: u8, cert: std::sync::Arc<[u8]>) -> Option<Body> {
+        let (key, info) = crate::crypto::keystore::parse_certificate(&cert).ok()?;
+        Some(Body::CredentialUpdate {
+            slot,
+            owner: info.eui?,
+            key: key.to_uncompressed(),
+            cert,
+        })
+    }
 }
 
 /// The bytes a manufacturer signs for a firmware image.

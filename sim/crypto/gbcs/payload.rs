@@ -199,20 +199,18 @@ fn der_wrap(tag: u8, inner: &[u8]) -> Vec<u8> {
 }
 
 /// CS02b's content, reduced to what the model uses: the authorising
-/// sequence number (= the GSA counter), the trust-anchor cell replaced,
-/// the new anchor's owner and its public key (as a SubjectPublicKeyInfo
-/// BIT STRING). Real CS02b carries X.509 certificates instead of a bare key.
+/// sequence number (= the GSA counter), the trust-anchor cell replaced, and
+/// the replacement X.509 certificate. Real CS02b also carries the
+/// authorising-control cell description, floor sequence numbers and the
+/// issuing CA's certificate.
 fn credential_der(counter: u64, body: &Body) -> Vec<u8> {
-    let Body::CredentialUpdate { slot, owner, key } = body else {
+    let Body::CredentialUpdate { slot, cert, .. } = body else {
         unreachable!("called for credential updates")
     };
     let mut inner = Vec::new();
     der_uint(&mut inner, counter);
     der_uint(&mut inner, *slot as u64);
-    inner.extend_from_slice(&der_wrap(0x04, &owner.to_be_bytes()));
-    let mut bits = vec![0x00];
-    bits.extend_from_slice(key);
-    inner.extend_from_slice(&der_wrap(0x03, &bits));
+    inner.extend_from_slice(cert);
     der_wrap(0x30, &inner)
 }
 
@@ -271,13 +269,11 @@ pub fn parse_command(kind: MessageKind, content: &[u8]) -> Option<(Body, Option<
             let mut r = Reader::new(&inner);
             let counter = read_der_uint(&mut r)?;
             let slot = u8::try_from(read_der_uint(&mut r)?).ok()?;
-            let owner = u64::from_be_bytes(read_der(&mut r, 0x04)?.try_into().ok()?);
-            let bits = read_der(&mut r, 0x03)?;
-            if bits.first() != Some(&0) || !r.rest().is_empty() {
+            let cert = r.rest();
+            if cert.first() != Some(&0x30) {
                 return None;
             }
-            let key = bits[1..].try_into().ok()?;
-            Some((Body::CredentialUpdate { slot, owner, key }, Some(counter)))
+            Some((Body::credential_update(slot, cert.into())?, Some(counter)))
         }
         MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {
             let mut outer = Reader::new(content);

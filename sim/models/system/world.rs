@@ -87,6 +87,11 @@ pub enum Signer {
 pub const MANUFACTURER: u16 = 0x0E5E;
 /// The originator id of the SMKI recovery key's commands.
 pub const RECOVERY_ID: u64 = 0x5EC0_0000_0000_0001;
+/// The access control broker's (ACB's) identifier (EUI-64 style).
+pub const ACB_ID: u64 = 0x5ACB_0000_0000_0001;
+/// The distinguished name of the SMKI organisation CA that issues X.509
+/// organisation certificates (role code 07, as RTDS's issuer `OU=07, CN=Z1`).
+pub const ORG_CA_NAME: &[(&str, &str)] = &[("OU", "07"), ("CN", "DCCSIM ORG CA")];
 
 /// Slots of a 1000-meter cycle: meter `m`'s supplier is decided by `m % 1000`.
 const CYCLE: u32 = 1000;
@@ -124,6 +129,10 @@ pub struct World {
     pub user_request_keys: Vec<[(SigningKey, VerifyKey); 2]>,
     /// Each user's command-signing keys (generation 0 and 1) and verifiers.
     pub user_command_keys: Vec<[(SigningKey, VerifyKey); 2]>,
+    /// Each user's X.509 organisation certificates (DER) for its command
+    /// keys of generation 0 and 1, issued by the SMKI organisation CA; a
+    /// credential update carries the generation-1 one.
+    pub command_certs: Vec<[std::sync::Arc<[u8]>; 2]>,
     /// The attacker's own signing key (used where it holds none of the victim's).
     pub attacker_key: (SigningKey, VerifyKey),
     /// The SMKI recovery key.
@@ -293,6 +302,7 @@ impl World {
             supplier_slots,
             user_request_keys: keys(KeyRole::UserRequestSigning),
             user_command_keys: keys(KeyRole::UserCommandSigning),
+            command_certs: Vec::new(),
             attacker_key,
             firmware_bodies,
             recovery: pair(derive_key(seed, KeyRole::Recovery, 0)),
@@ -313,6 +323,7 @@ impl World {
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
+        w.command_certs = (0..users).map(|u| w.issue_command_certs(u)).collect();
         let fp = |k: &SigningKey| fingerprint(&k.public().to_uncompressed());
         w.command_fps = w
             .user_command_keys
@@ -385,6 +396,44 @@ impl World {
         } else {
             2
         }
+    }
+
+    /// User `u`'s organisation certificates for its two command keys.
+    fn issue_command_certs(&self, u: u32) -> [std::sync::Arc<[u8]>; 2] {
+        use crate::crypto::x509::{issue, Issuer, Subject, Usage};
+        let ca = derive_key(self.seed, KeyRole::OrgCa, 0);
+        let issuer = Issuer {
+            name: ORG_CA_NAME,
+            key: &ca,
+        };
+        let role = match self.role_of(u) {
+            CertRole::ImportSupplier | CertRole::GasSupplier => "02",
+            CertRole::ElectricityDistributor | CertRole::GasTransporter => "03",
+            _ => "08",
+        };
+        let subject = Subject::Organisation {
+            name: format!("DCCSIM USER {u}"),
+            role: role.into(),
+            eui: self.user_id(u),
+        };
+        [0u64, 1].map(|gen| {
+            let mut serial = [0u8; 16];
+            serial[..8].copy_from_slice(&self.seed.to_be_bytes());
+            serial[8..].copy_from_slice(&(gen << 32 | u as u64).to_be_bytes());
+            let key = self.user_command_keys[u as usize][gen as usize].0.public();
+            // Valid from 1 January 2026 (assumption: any fixed date; validity
+            // is not checked by devices).
+            issue(
+                &subject,
+                key,
+                Usage::Signing,
+                serial,
+                1_767_225_600,
+                &issuer,
+            )
+            .expect("a well-formed certificate")
+            .into()
+        })
     }
 
     /// The supplier a meter index is registered to.
@@ -628,6 +677,7 @@ impl World {
                         .0
                         .public()
                         .to_uncompressed(),
+                    cert: self.command_certs[s as usize][1].clone(),
                 }
             }
             MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {

@@ -177,6 +177,17 @@ enum GbcsCommand {
         #[arg(long)]
         acb: Option<String>,
     },
+    /// Write one message of every kind the simulator sends (commands, pre-commands,
+    /// responses, alerts, top-ups, credential updates, attack messages) as RTDS-style hex
+    /// files, with `keystore/` and `parties.json`; check them with `dccsim gbcs verify`.
+    Sample {
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the keys (default: the built-in scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,6 +340,22 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             keystore,
             acb,
         }) => cmd_gbcs_verify(&paths, &keystore, acb.as_deref()),
+        Command::Gbcs(GbcsCommand::Sample { out, seed }) => {
+            use crate::workflow::gbcs_sample;
+            match gbcs_sample::samples(seed).and_then(|s| gbcs_sample::write(&out, &s)) {
+                Ok(n) => {
+                    println!(
+                        "{n} messages, keystore/ and parties.json written to {}",
+                        out.display()
+                    );
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
         Command::Bench(BenchCommand::Phold(a)) => {
             let p = PholdParams {
                 lps: a.lps,
