@@ -109,3 +109,36 @@ fn samples_are_deterministic_per_seed() {
     assert_eq!(a.keystore, b.keystore);
     assert_ne!(a.messages, c.messages);
 }
+
+#[test]
+fn decoders_never_panic_on_any_single_byte_change_of_any_sample() {
+    use dccsim::crypto::gbcs::verify::{encrypted_blocks, find_utrn};
+    use dccsim::crypto::gbcs::{payload, utrn, MessageKind};
+    let set = samples(None).unwrap();
+    let decode_all = |b: &[u8]| {
+        if let Ok(f) = frame::parse(b) {
+            for kind in MessageKind::ALL {
+                let _ = payload::parse_command(kind, f.content);
+            }
+            let _ = encrypted_blocks(f.content);
+            if let Some(u) = find_utrn(f.content) {
+                let _ = utrn::parse(u);
+            }
+        }
+    };
+    let mut n = 0usize;
+    for bytes in set.messages.values() {
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            for x in 0..=255u8 {
+                b[i] = x;
+                decode_all(&b);
+                n += 1;
+            }
+        }
+        for cut in 0..bytes.len() {
+            decode_all(&bytes[..cut]);
+        }
+    }
+    assert!(n > 1_000_000, "{n} mutations decoded");
+}
