@@ -608,7 +608,10 @@ impl SystemScenario {
     /// in-flight work, the latency histograms (about 250 KiB each, per user,
     /// the attacker and the DSP), and, when cryptography runs, the trace of
     /// executed commands the checker reads (about 48 bytes each, plus the
-    /// bytes of critical ones).
+    /// bytes of critical ones: the credential updates that replace a
+    /// victim's anchors carry an X.509 certificate, about 600 bytes), and
+    /// the tables of each user's key-agreement and prepayment keys (about
+    /// 300 KiB each).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let n = self.fleet.meters as u64;
         let t = &self.parameters.traffic;
@@ -625,7 +628,8 @@ impl SystemScenario {
             0
         } else {
             let commands = n as f64 * (per_day - t.alerts_per_meter_day + 0.5) * days;
-            (commands * 48.0 + n as f64 * 0.4 * days * 150.0) as u64
+            (commands * 48.0 + n as f64 * 0.4 * days * 150.0 + n as f64 * 0.4 * 600.0) as u64
+                + users * 2 * (300 << 10)
         };
         n * 20 + in_flight + users * 54 * (256 << 10) + trace + (160 << 20)
     }
