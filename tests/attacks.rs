@@ -402,3 +402,28 @@ fn a_supplier_with_no_meters_is_a_valid_victim() {
     assert_eq!(n(&s["attack"]["sent"]), 0);
     assert_eq!(n(&s["meters_disconnected_max"]), 0);
 }
+
+#[test]
+fn meters_refusing_wan_forgeries_raise_alerts_the_soc_logs() {
+    let s = run(
+        "forged_commands",
+        &[SMALL, "attack.targets=300", "attack.path=\"wan\""],
+    );
+    sound(&s);
+    assert_eq!(refused(&s, "bad_mac"), 300);
+    // One GBCS 0x8F30 alert per refused command reaches the SOC's log; the
+    // analysts categorise it as an incident they cannot attribute to a user.
+    assert_eq!(n(&s["security_events_logged"]["meter_refusal_alerts"]), 300);
+    assert!(n(&s["security_incidents_unattributed"]) >= 1);
+    let off = run(
+        "forged_commands",
+        &[
+            SMALL,
+            "attack.targets=300",
+            "attack.path=\"wan\"",
+            "parameters.soc.meter_refusal_alerts=false",
+        ],
+    );
+    assert_eq!(n(&off["security_events_logged"]["meter_refusal_alerts"]), 0);
+    assert_eq!(n(&off["security_incidents_unattributed"]), 0);
+}

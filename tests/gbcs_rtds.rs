@@ -369,7 +369,7 @@ mod simulator_messages {
         let o = Outgoing {
             cra: Cra::Response,
             kind,
-            critical: kind.is_critical(),
+            alert: dccsim::crypto::device::AlertKind::NonCritical,
             fuel: Fuel::Electricity,
             device: ESME,
             recipient: SUPPLIER,
@@ -421,7 +421,8 @@ mod simulator_messages {
     #[test]
     fn alerts_match_rtds() {
         let ks = keystore();
-        let alert = |critical: bool, recipient: u64, counter: u64| {
+        use dccsim::crypto::device::AlertKind;
+        let alert = |kind: AlertKind, recipient: u64, counter: u64| {
             let z = ecdh(
                 ks.private(recipient, KeyUse::Ka).unwrap(),
                 ks.public(ESME, KeyUse::Ka).unwrap(),
@@ -430,7 +431,7 @@ mod simulator_messages {
             let o = Outgoing {
                 cra: Cra::Alert,
                 kind: MessageKind::Alert,
-                critical,
+                alert: kind,
                 fuel: Fuel::Electricity,
                 device: ESME,
                 recipient,
@@ -447,12 +448,21 @@ mod simulator_messages {
         };
         // Non-critical 0x810E: MAC'd by the device for the supplier; byte for byte.
         assert_eq!(
-            alert(false, SUPPLIER, 2000),
+            alert(AlertKind::NonCritical, SUPPLIER, 2000),
             rtds_file("NA_GNCA-DLMS/GNCA-DLMS_NA_810E_ALERT_GBCS.HEX")
         );
         // Critical 0x8F36 to the network operator: signed, 152 bytes (RTDS's
         // three date-times differ; ours repeat one).
-        let ours = alert(true, 0x90B3_D51F_3002_0000, 2003);
+        // Critical 0x8F30 "source has no authority" (a refused command):
+        // RTDS's GCA file but for the device's signature.
+        let ours = alert(AlertKind::NoAuthority, SUPPLIER, 2000);
+        let theirs = rtds_file("NA_GCA-DLMS/GCA-DLMS_NA_8F30_ALERT_GBCS.HEX");
+        assert_eq!(ours.len(), 124);
+        assert_eq!(
+            frame::parse(&ours).unwrap().signed_part,
+            frame::parse(&theirs).unwrap().signed_part
+        );
+        let ours = alert(AlertKind::SupplyRestored, 0x90B3_D51F_3002_0000, 2003);
         let theirs = rtds_file("NA_ECS80/ECS80_NA_8F36_ALERT_GBCS.HEX");
         assert_eq!(ours.len(), theirs.len());
         let (a, b) = (frame::parse(&ours).unwrap(), frame::parse(&theirs).unwrap());

@@ -156,7 +156,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
     let o = dccsim::crypto::device::Outgoing {
         cra: Cra::Response,
         kind: MessageKind::DisableSupply,
-        critical: true,
+        alert: dccsim::crypto::device::AlertKind::NonCritical,
         fuel: Fuel::Electricity,
         device: DEVICE,
         recipient: SUPPLIER,

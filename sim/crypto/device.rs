@@ -411,6 +411,34 @@ impl DeviceSecurity {
     }
 }
 
+/// The alerts the simulator's devices raise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertKind {
+    /// 0x8F36 "supply outage restored" (ECS80, code 0x0067): critical, signed.
+    SupplyRestored,
+    /// 0x8F30 "source has no authority" (GCA, code 0x1000): critical,
+    /// signed; raised when the device refuses a command.
+    NoAuthority,
+    /// 0x810E (GNCA, code 0x1001): non-critical, MAC'd.
+    NonCritical,
+}
+
+impl AlertKind {
+    /// Whether the alert is critical (signed by the device).
+    pub fn critical(self) -> bool {
+        self != AlertKind::NonCritical
+    }
+
+    /// The GBCS message code and the alert code in the content.
+    pub fn codes(self) -> (u16, u16) {
+        match self {
+            AlertKind::SupplyRestored => (super::gbcs::ALERT_CRITICAL_CODE, 0x8F36),
+            AlertKind::NoAuthority => (super::gbcs::ALERT_REFUSAL_CODE, 0x8F30),
+            AlertKind::NonCritical => (super::gbcs::ALERT_NON_CRITICAL_CODE, 0x810E),
+        }
+    }
+}
+
 /// What a device sends: a response to a command (echoing its counter and
 /// code) or an alert (under the device's own counter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,8 +447,8 @@ pub struct Outgoing {
     pub cra: Cra,
     /// The command's kind (responses) or [`MessageKind::Alert`].
     pub kind: MessageKind,
-    /// A critical alert (signed) or not (MAC'd); ignored for responses.
-    pub critical: bool,
+    /// Which alert (ignored for responses).
+    pub alert: AlertKind,
     /// The device's fuel.
     pub fuel: Fuel,
     /// The device's EUI.
@@ -455,16 +483,13 @@ pub fn device_message(
         || -> [u8; 32] { *z.get_or_insert_with(|| (recipient_z.take().expect("called once"))()) };
     let (code, content, p) = match o.cra {
         Cra::Alert => {
-            let code = if o.critical {
-                super::gbcs::ALERT_CRITICAL_CODE
-            } else {
-                super::gbcs::ALERT_NON_CRITICAL_CODE
-            };
+            let (code, alert_code) = o.alert.codes();
+            let critical = o.alert.critical();
             let p = Protection {
-                signed: o.critical,
-                maced: !o.critical,
+                signed: critical,
+                maced: !critical,
             };
-            (code, payload::alert(o.critical, o.counter, o.at_s), p)
+            (code, payload::alert(alert_code, o.counter, o.at_s), p)
         }
         _ => {
             let reads = matches!(

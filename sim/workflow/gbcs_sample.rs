@@ -10,7 +10,7 @@
 //! `..._FORGED_..._GBCS.HEX`; `dccsim gbcs verify` passes such a file only
 //! when its check fails.
 
-use crate::crypto::device::{device_message, Outgoing};
+use crate::crypto::device::{device_message, AlertKind, Outgoing};
 use crate::crypto::gbcs::{frame, Cra, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, KeyRole};
 use crate::crypto::x509::{issue, Issuer, Subject, Usage};
@@ -116,10 +116,13 @@ pub fn samples(seed: Option<u64>) -> Result<SampleSet, String> {
                 add_exchange(&mut out, &w, &name, m, kind, ctr, &cmd);
             }
         }
-        for critical in [true, false] {
+        for (name, alert) in [
+            ("ECS80-8F36", AlertKind::SupplyRestored),
+            ("GCA-8F30", AlertKind::NoAuthority),
+            ("GNCA-810E", AlertKind::NonCritical),
+        ] {
             ctr += 1;
-            let name = if critical { "ECS80-8F36" } else { "GNCA-810E" };
-            let o = outgoing(&w, m, Cra::Alert, MessageKind::Alert, critical, ctr);
+            let o = outgoing(&w, m, Cra::Alert, MessageKind::Alert, alert, ctr);
             let a = device_message(&o, || w.device_key(m), || w.user_secret(s, m));
             out.messages
                 .insert(format!("{name}_{}_ALERT_GBCS.HEX", fuel_tag(fuel)), a);
@@ -142,13 +145,13 @@ fn outgoing(
     m: u32,
     cra: Cra,
     kind: MessageKind,
-    critical: bool,
+    alert: AlertKind,
     counter: u64,
 ) -> Outgoing {
     Outgoing {
         cra,
         kind,
-        critical,
+        alert,
         fuel: w.fuel(m),
         device: w.device_id(m),
         recipient: w.user_id(w.supplier_of(m)),
@@ -177,7 +180,7 @@ fn add_exchange(
     }
     out.messages
         .insert(format!("{name}_COMMAND_GBCS.HEX"), cmd.to_vec());
-    let o = outgoing(w, m, Cra::Response, kind, kind.is_critical(), ctr);
+    let o = outgoing(w, m, Cra::Response, kind, AlertKind::NonCritical, ctr);
     let s = w.supplier_of(m);
     let r = device_message(&o, || w.device_key(m), || w.user_secret(s, m));
     out.messages.insert(format!("{name}_RESPONSE_GBCS.HEX"), r);
@@ -283,7 +286,14 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
     out.messages
         .insert("ATTACK-request-flood_ECS17b_COMMAND_GBCS.HEX".into(), read);
     *ctr += 1;
-    let o = outgoing(w, m, Cra::Alert, MessageKind::Alert, true, *ctr);
+    let o = outgoing(
+        w,
+        m,
+        Cra::Alert,
+        MessageKind::Alert,
+        AlertKind::SupplyRestored,
+        *ctr,
+    );
     let a = device_message(&o, || w.device_key(m), || w.user_secret(s, m));
     out.messages
         .insert("ATTACK-alert-storm_ECS80-8F36_ALERT_GBCS.HEX".into(), a);

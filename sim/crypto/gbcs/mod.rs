@@ -29,6 +29,7 @@
 //! | deliver firmware (11.1) | 0x00C9 (assumption: not in RTDS) | same | no | anyone the ACB MACs for; image signed by the manufacturer |
 //! | activate firmware (11.3) | CS06 0x0012 | CS06 0x0012 | yes | supplier anchor; hash of the staged image |
 //! | alert, critical | ECS80 0x0067 (alert 0x8F36) | same | signed | — |
+//! | alert, refused command | GCA 0x1000 (alert 0x8F30) | same | signed | — |
 //! | alert, non-critical | GNCA 0x1001 (alert 0x810E) | same | MAC'd | — |
 //!
 //! Codes and criticality are those of the RTDS files of each use case. The
@@ -159,6 +160,9 @@ impl MessageKind {
 pub const FIRMWARE_DELIVERY_CODE: u16 = 0x00C9;
 /// Message code of the critical alert the simulator sends (ECS80).
 pub const ALERT_CRITICAL_CODE: u16 = 0x0067;
+/// Message code of the critical alert a device raises when it refuses a
+/// command (GCA, generic critical alert, as RTDS's 0x8F30 files).
+pub const ALERT_REFUSAL_CODE: u16 = 0x1000;
 /// Message code of the non-critical alert the simulator sends (GNCA).
 pub const ALERT_NON_CRITICAL_CODE: u16 = 0x1001;
 

@@ -401,21 +401,23 @@ pub fn date_time(s: u64) -> [u8; 12] {
     ]
 }
 
-/// The content of an alert: critical 0x8F36 "supply outage restored" with
-/// three date-times (as ECS80), or non-critical 0x810E (as GNCA).
-pub fn alert(critical: bool, counter: u64, at_s: u64) -> Vec<u8> {
+/// The content of an alert: 0x8F36 "supply outage restored" with three
+/// date-times (as ECS80); any other alert code with one date-time (as GCA
+/// 0x8F30 and GNCA 0x810E).
+pub fn alert(alert_code: u16, counter: u64, at_s: u64) -> Vec<u8> {
     let mut v = vec![0x0F];
     v.extend_from_slice(&invoke_id(counter));
     v.push(0x00);
     let dt = date_time(at_s);
-    if critical {
-        v.extend_from_slice(&[0x02, 0x04, 0x12, 0x8F, 0x36]);
+    let [hi, lo] = alert_code.to_be_bytes();
+    if alert_code == 0x8F36 {
+        v.extend_from_slice(&[0x02, 0x04, 0x12, hi, lo]);
         for _ in 0..3 {
             v.extend_from_slice(&[0x09, 0x0C]);
             v.extend_from_slice(&dt);
         }
     } else {
-        v.extend_from_slice(&[0x02, 0x02, 0x12, 0x81, 0x0E, 0x09, 0x0C]);
+        v.extend_from_slice(&[0x02, 0x02, 0x12, hi, lo, 0x09, 0x0C]);
         v.extend_from_slice(&dt);
     }
     v

@@ -85,6 +85,8 @@ pub enum Origin {
     Anchor,
     /// The emergency firmware campaign.
     Firmware,
+    /// A meter's alert that it refused a command (GBCS 0x8F30).
+    RefusalAlert,
 }
 
 /// The class of a job id (its top byte).
@@ -212,11 +214,18 @@ pub enum SecurityEvent {
     CustomerReports(u32),
     /// Critical device alerts over the SIEM volume rule in a region.
     AlertVolume,
+    /// A meter refused a command and said so (alert 0x8F30).
+    MeterRefusalAlert,
 }
 
 impl SecurityEvent {
     /// Every kind's name, in [`SecurityEvent::index`] order.
-    pub const NAMES: [&'static str; 3] = ["anomaly", "customer_reports", "alert_volume"];
+    pub const NAMES: [&'static str; 4] = [
+        "anomaly",
+        "customer_reports",
+        "alert_volume",
+        "meter_refusal_alerts",
+    ];
 
     /// The event kind's index in [`SecurityEvent::NAMES`].
     pub fn index(self) -> usize {
@@ -224,6 +233,7 @@ impl SecurityEvent {
             SecurityEvent::Anomaly(_) => 0,
             SecurityEvent::CustomerReports(_) => 1,
             SecurityEvent::AlertVolume => 2,
+            SecurityEvent::MeterRefusalAlert => 3,
         }
     }
 }

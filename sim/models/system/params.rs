@@ -135,6 +135,7 @@ pub struct Soc {
     pub alert_volume_factor: f64,
     pub customer_call_mean_min: f64,
     pub customer_reports_to_incident: u32,
+    pub meter_refusal_alerts: bool,
 }
 
 /// Incident response and recovery.

@@ -9,6 +9,7 @@
 //! a lognormal WAN latency. The CSP also raises its region's device alerts
 //! as one Poisson stream, and a regional power cut raises many at once.
 
+use crate::crypto::device::AlertKind;
 use crate::crypto::gbcs::{Cra, MessageKind};
 use crate::engine::rng::exp_ns;
 use crate::engine::time::secs_to_ns;
@@ -132,9 +133,27 @@ impl Csp {
     }
 
     /// A response or alert from a meter goes on to the DSP.
+    /// A device's message reaches the CSP and goes on to the DSP. A meter
+    /// that refused a command also raised a critical alert (0x8F30, "source
+    /// has no authority"), which travels with the response.
     fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        let refused = job.kind != ReqKind::Alert
+            && matches!(job.outcome, Outcome::MeterRefused | Outcome::Replay)
+            && w.sc.parameters.soc.meter_refusal_alerts;
+        let (meter, at) = (job.meter, SimTime(job.meter_out_ns));
         let d = env.rng.dsp_to_csp_ns(&w.sc.parameters);
         env.send(w.dsp, d, Msg::Response(job));
+        if refused {
+            self.send_alert(
+                w,
+                meter,
+                AlertKind::NoAuthority,
+                Origin::RefusalAlert,
+                at,
+                0,
+                env,
+            );
+        }
     }
 
     /// The region's next device alert (one Poisson stream for the region).
@@ -152,16 +171,25 @@ impl Csp {
         let meter = w.region_bounds[r] + (((pick >> 32) * n as u64) >> 32) as u32;
         let critical = env.rng.open01() < t.critical_alert_share;
         let now = env.now();
-        self.send_alert(w, meter, critical, now, 0, env);
+        let alert = if critical {
+            AlertKind::SupplyRestored
+        } else {
+            AlertKind::NonCritical
+        };
+        self.send_alert(w, meter, alert, Origin::Bau, now, 0, env);
     }
 
     /// A meter's alert (critical ones signed by the device, others MAC'd),
-    /// sent up the WAN after `delay_ns`.
+    /// sent up the WAN after `delay_ns` (the WAN's own uplink delay is drawn
+    /// here unless `origin` is a refusal alert, which travels with the
+    /// refused command's response and is sent on at once).
+    #[allow(clippy::too_many_arguments)]
     fn send_alert(
         &mut self,
         w: &World,
         meter: u32,
-        critical: bool,
+        alert: AlertKind,
+        origin: Origin,
         now: SimTime,
         delay_ns: u64,
         env: &mut Env<'_, '_>,
@@ -170,13 +198,13 @@ impl Csp {
         let seq = self.alert_seq;
         self.alert_seq += 1;
         let id = job_id(IdClass::Alert, e, seq);
-        let msg = if critical {
+        let msg = if alert.critical() {
             MessageKind::Alert
         } else {
             MessageKind::ReadInstantaneous
         };
         let created = now.0 + delay_ns;
-        let mut job = Job::new(id, ReqKind::Alert, msg, e, 0, meter, created, Origin::Bau);
+        let mut job = Job::new(id, ReqKind::Alert, msg, e, 0, meter, created, origin);
         job.meter_in_ns = created;
         job.meter_out_ns = created;
         job.bytes = w.policy.runs_crypto(id).then(|| {
@@ -185,7 +213,7 @@ impl Csp {
             let o = crate::crypto::device::Outgoing {
                 cra: Cra::Alert,
                 kind: MessageKind::Alert,
-                critical,
+                alert,
                 fuel: w.fuel(meter),
                 device: w.device_id(meter),
                 recipient: w.user_id(supplier),
@@ -201,6 +229,11 @@ impl Csp {
             )
             .into_boxed_slice()
         });
+        if origin == Origin::RefusalAlert {
+            let d = env.rng.dsp_to_csp_ns(&w.sc.parameters);
+            env.send(w.dsp, d, Msg::Response(job));
+            return;
+        }
         let up = env.rng.wan_ns(&w.sc.parameters, self.region);
         env.send_self(up + delay_ns, Msg::Uplink(job));
     }
@@ -219,7 +252,8 @@ impl Csp {
                 for i in 0..n {
                     let meter = lo + (i * span / n.max(1)) as u32;
                     let delay = (env.rng.open01() * a.storm_spread_s * 1e9) as u64;
-                    self.send_alert(w, meter, true, now, delay, env);
+                    let a = AlertKind::SupplyRestored;
+                    self.send_alert(w, meter, a, Origin::Bau, now, delay, env);
                 }
             }
             _ => {}

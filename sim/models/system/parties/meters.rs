@@ -9,8 +9,8 @@
 //! local index in its shard.
 
 use crate::crypto::device::{
-    device_message, Anchor, AnchorSlot, DeviceSecurity, Executed, Outgoing, Reject, ANCHOR_SLOTS,
-    COUNTER_SLOTS,
+    device_message, AlertKind, Anchor, AnchorSlot, DeviceSecurity, Executed, Outgoing, Reject,
+    ANCHOR_SLOTS, COUNTER_SLOTS,
 };
 use crate::crypto::gbcs::{Cra, MessageKind};
 use crate::crypto::mode::{CryptoCounters, CryptoMode};
@@ -291,7 +291,7 @@ impl Meters {
                     let o = Outgoing {
                         cra: Cra::Response,
                         kind: job.msg,
-                        critical: job.msg.is_critical(),
+                        alert: AlertKind::NonCritical,
                         fuel: w.fuel(m),
                         device: w.device_id(m),
                         recipient: w.user_id(job.claimed),

@@ -23,6 +23,12 @@ pub struct Soc {
     logged: [u64; SecurityEvent::NAMES.len()],
     /// Events categorised as operational (not an attack).
     operational: u64,
+    /// Incidents with no user to contain (meters refusing forged or
+    /// replayed commands say so, but not who sent them).
+    unattributed: u64,
+    /// A meter-refusal event is with an analyst: later refusal alerts are
+    /// logged but not queued again until it is triaged.
+    refusal_in_triage: bool,
     /// Users an incident was escalated about, in order.
     escalated: Vec<u32>,
     /// First escalation, nanoseconds.
@@ -44,6 +50,8 @@ pub struct SocTotals {
     pub logged: [u64; SecurityEvent::NAMES.len()],
     /// Events categorised as operational.
     pub operational: u64,
+    /// Incidents with no user to contain.
+    pub unattributed: u64,
     /// Users escalated, in order.
     pub escalated: Vec<u32>,
     /// First escalation, nanoseconds.
@@ -59,6 +67,8 @@ impl Soc {
             analysts: Station::new(w.sc.parameters.soc.analysts),
             logged: [0; SecurityEvent::NAMES.len()],
             operational: 0,
+            unattributed: 0,
+            refusal_in_triage: false,
             escalated: Vec::new(),
             first_escalation_ns: None,
             series: Series::default(),
@@ -70,6 +80,12 @@ impl Soc {
     pub fn event(&mut self, w: &World, e: SecurityEvent, env: &mut Env<'_, '_>) {
         let now = env.now();
         self.logged[e.index()] += 1;
+        if e == SecurityEvent::MeterRefusalAlert {
+            if self.refusal_in_triage {
+                return;
+            }
+            self.refusal_in_triage = true;
+        }
         let started = self.analysts.arrive(now, (e, now.0));
         self.series
             .note(now, self.analysts.queue_len(), Came::Arrival);
@@ -97,6 +113,11 @@ impl Soc {
                 self.operational += 1;
                 return;
             }
+            SecurityEvent::MeterRefusalAlert => {
+                self.refusal_in_triage = false;
+                self.unattributed += 1;
+                return;
+            }
         };
         if self.escalated.contains(&user) {
             return;
@@ -119,6 +140,7 @@ impl Soc {
             series: std::mem::take(&mut self.series),
             logged: self.logged,
             operational: self.operational,
+            unattributed: self.unattributed,
             escalated: self.escalated.clone(),
             first_escalation_ns: self.first_escalation_ns,
             time_to_triage: std::mem::take(&mut self.time_to_triage),

@@ -130,6 +130,11 @@ impl ShardTotals {
         self.restores += o.restores;
     }
 
+    /// Incidents the SOC could not attribute to a user.
+    pub fn soc_unattributed(&self) -> u64 {
+        self.soc.as_ref().map_or(0, |s| s.unattributed)
+    }
+
     /// The SOC's events logged by kind, events categorised operational,
     /// users escalated, and the first escalation (zeros without an SOC figure).
     pub fn soc_figures(

@@ -227,6 +227,7 @@ pub(super) fn write(
             "executed": total(rows, Col::AttackExecuted),
         })),
         "security_events_logged": logged_json,
+        "security_incidents_unattributed": t.soc_unattributed(),
         "security_events_operational": operational,
         "security_events_time_to_triage_s": triage,
         "incidents_escalated_users": escalated,

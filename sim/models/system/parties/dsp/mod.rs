@@ -22,7 +22,7 @@ use crate::crypto::request::{role_may_send, ServiceRequest};
 use crate::engine::{Event, SimTime};
 use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
-use crate::models::system::msg::{Job, Msg, Outcome, Prep, SecurityEvent};
+use crate::models::system::msg::{Job, Msg, Origin, Outcome, Prep, SecurityEvent};
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, KindStats, Series};
 use crate::models::system::timeline::Col;
@@ -228,6 +228,13 @@ impl Dsp {
         if response && job.kind == ReqKind::Alert {
             // Alerts end at the DCC, logged by security operations.
             self.alerts.record_alert(&job, now);
+            if job.origin == Origin::RefusalAlert {
+                env.send(
+                    w.soc,
+                    p.lookahead_ns(),
+                    Msg::Security(SecurityEvent::MeterRefusalAlert),
+                );
+            }
             if job.msg == MessageKind::Alert && self.security.alert_volume(w, now) == Raise::Tell {
                 env.send(
                     w.soc,
