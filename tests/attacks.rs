@@ -169,8 +169,9 @@ fn the_headline_attack_is_stopped_by_detection_and_containment() {
         p50 > 0.0 && p50 < on["time_to_detect_s"].as_f64().unwrap(),
         "{triage}"
     );
-    // Recovery: supply restored, the anchor replaced on every victim meter.
-    assert!(!on["time_to_restore_95pct_s"].is_null());
+    // Recovery: electricity restored remotely (gas meters are armed and wait
+    // for their households), the anchor replaced on every victim meter.
+    assert!(!on["time_to_restore_95pct_mw_s"].is_null());
     assert_eq!(n(&on["anchors_replaced"]), victim_meters);
     assert_eq!(n(&on["restorations_sent"]), executed);
     // Without anomaly detection it disconnects far more.
@@ -426,4 +427,31 @@ fn meters_refusing_wan_forgeries_raise_alerts_the_soc_logs() {
     );
     assert_eq!(n(&off["security_events_logged"]["meter_refusal_alerts"]), 0);
     assert_eq!(n(&off["security_incidents_unattributed"]), 0);
+}
+
+#[test]
+fn gas_meters_are_armed_not_enabled_and_households_restore_them() {
+    // Restoration after the headline attack: electricity meters are enabled
+    // remotely; gas meters (no remote enable in GB) are armed and come back
+    // when their households open the valve, never through an enable.
+    let s = run(
+        "mass_disconnect",
+        &[
+            "fleet.meters=10000",
+            "run.end_h=24.0",
+            "crypto.mode=\"modeled\"",
+        ],
+    );
+    sound(&s);
+    assert_eq!(
+        refused(&s, "not_a_command"),
+        0,
+        "no enable reached a gas meter"
+    );
+    let executed = n(&s["attack"]["executed"]);
+    assert_eq!(n(&s["restorations_sent"]), executed);
+    // By the end of the day the households have restored their gas too.
+    let mw = s["time_to_restore_95pct_mw_s"].as_f64().unwrap();
+    let all = s["time_to_restore_95pct_s"].as_f64().unwrap();
+    assert!(all > mw + 600.0, "meters {all} s, MW {mw} s");
 }

@@ -693,3 +693,42 @@ fn top_ups_are_protected_by_the_supplier_prepayment_token_not_a_signature() {
         Err(Reject::BadToken)
     );
 }
+
+#[test]
+fn a_gas_meter_refuses_an_enable_supply_it_cannot_execute() {
+    let mut w = world();
+    w.device.fuel = Fuel::Gas;
+    let cmd = build_command(
+        MessageKind::EnableSupply,
+        Fuel::Gas,
+        SUPPLIER,
+        DEVICE,
+        3,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device.receive_command(&cmd, &w.z, None, &w.keys),
+        Err(Reject::NotACommand),
+        "GB gas meters have no remote enable"
+    );
+    // Arming (GCS39) is what a gas supplier sends instead.
+    let arm = build_command(
+        MessageKind::ArmSupply,
+        Fuel::Gas,
+        SUPPLIER,
+        DEVICE,
+        4,
+        &Body::Plain,
+        Some(&w.supplier_cmd),
+        Some(&w.z),
+    );
+    assert_eq!(
+        w.device
+            .receive_command(&arm, &w.z, None, &w.keys)
+            .unwrap()
+            .executed,
+        Executed::SupplyArmed
+    );
+}

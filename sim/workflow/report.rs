@@ -44,7 +44,7 @@ pub fn report(dir: &Path) -> Result<PathBuf, String> {
             "## Attack and response\n\n| figure | value |\n|---|---:|\n\
              | attack | {}{} |\n| commands sent / executed | {} / {} |\n\
              | requests quarantined | {} |\n| meters off at most | {} |\n| MW off at most | {:.3} |\n\
-             | time to detect | {} |\n| time to contain | {} |\n| time to restore 95% | {} |\n\
+             | time to detect | {} |\n| time to contain | {} |\n| time to restore 95% (meters; MW) | {}; {} |\n\
              | frequency min / max | {:.3} / {:.3} Hz |\n| LFDD triggered | {} |\n\
              | anchors replaced | {} |\n| checker violations | {} |\n| crypto ground-truth mismatches | {} |\n\n",
             a["kind"].as_str().unwrap_or("?"),
@@ -57,6 +57,7 @@ pub fn report(dir: &Path) -> Result<PathBuf, String> {
             secs(&s["time_to_detect_s"]),
             secs(&s["time_to_contain_s"]),
             secs(&s["time_to_restore_95pct_s"]),
+            secs(&s["time_to_restore_95pct_mw_s"]),
             s["frequency_min_hz"].as_f64().unwrap_or(0.0),
             s["frequency_max_hz"].as_f64().unwrap_or(0.0),
             s["lfdd_triggered"],

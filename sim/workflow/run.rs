@@ -251,7 +251,7 @@ fn attack_lines(s: &serde_json::Value) -> String {
     format!(
         "  attack {}{}: {} sent, {} executed; {} quarantined\n  \
          meters off at most {}, {:.2} MW; detected after {}, contained after {}, \
-         95% restored after {}\n  frequency {:.3}-{:.3} Hz, LFDD {}; anchors replaced {}; \
+         95% restored after {} (of MW: {})\n  frequency {:.3}-{:.3} Hz, LFDD {}; anchors replaced {}; \
          checker violations {}\n",
         a["kind"].as_str().unwrap_or("?"),
         on_user(&a["victim"]),
@@ -263,6 +263,7 @@ fn attack_lines(s: &serde_json::Value) -> String {
         t("time_to_detect_s"),
         t("time_to_contain_s"),
         t("time_to_restore_95pct_s"),
+        t("time_to_restore_95pct_mw_s"),
         s["frequency_min_hz"].as_f64().unwrap_or(0.0),
         s["frequency_max_hz"].as_f64().unwrap_or(0.0),
         if s["lfdd_triggered"] == true {

@@ -23,6 +23,7 @@ pub const METRICS: &[&str] = &[
     "time_to_detect_s",
     "time_to_contain_s",
     "time_to_restore_95pct_s",
+    "time_to_restore_95pct_mw_s",
     "frequency_min_hz",
     "frequency_max_hz",
     "quarantined",

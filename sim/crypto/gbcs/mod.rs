@@ -22,7 +22,7 @@
 //! | read daily log | ECS21a 0x0033 | GCS16a 0x0077 | no | anyone the ACB MACs for |
 //! | prepayment top-up | CS01a 0x0007 | CS01b 0x0097 | no (UTRN) | a token from the supplier anchor's prepayment key |
 //! | update tariff | ECS01a 0x0019 | GCS01a 0x006B | yes | supplier anchor |
-//! | enable supply (7.1) | ECS42 0x004F | — (sent as GCS39 arm) | yes | supplier anchor |
+//! | enable supply (7.1) | ECS42 0x004F | — (gas meters refuse it: no remote enable; restoration arms them) | yes | supplier anchor |
 //! | disable supply (7.2) | ECS43 0x0050 | GCS32 0x0081 | yes | supplier anchor |
 //! | arm supply (7.3) | ECS44 0x0051 | GCS39 0x0085 | yes | supplier anchor |
 //! | update security credentials (6.15.1) | CS02b 0x0102 | CS02b 0x0102 | yes | the replaced cell's own role, or recovery |
@@ -116,7 +116,7 @@ impl MessageKind {
             PrepaymentTopUp => 0x0007,
             UpdateTariff if gas => 0x006B,
             UpdateTariff => 0x0019,
-            EnableSupply | ArmSupply if gas => 0x0085,
+            ArmSupply if gas => 0x0085,
             EnableSupply => 0x004F,
             DisableSupply if gas => 0x0081,
             DisableSupply => 0x0050,
@@ -281,8 +281,8 @@ mod tests {
         }
         assert_eq!(
             MessageKind::from_code(MessageKind::EnableSupply.code(Fuel::Gas), Fuel::Gas),
-            Some(MessageKind::ArmSupply),
-            "gas has no remote enable"
+            None,
+            "gas has no remote enable: a gas meter does not know the code"
         );
         assert_eq!(
             MessageKind::from_code(ALERT_CRITICAL_CODE, Fuel::Electricity),

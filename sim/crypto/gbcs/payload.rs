@@ -116,8 +116,9 @@ pub fn command(
             p.extend_from_slice(&supply_script(kind).to_be_bytes());
             action(counter, 9, &OBIS_DISCONNECT_SCRIPTS, 1, &p)
         }
-        // GCS32 (disable) / GCS39 (arm); gas has no remote enable, so an
-        // enable is sent as an arm (the consumer restores at the meter).
+        // GCS32 (disable) / GCS39 (arm). Gas has no remote enable: an
+        // enable to a gas meter (which it refuses by its code) carries the
+        // arm's content.
         (EnableSupply | DisableSupply | ArmSupply, Fuel::Gas, _) => {
             let mut z = vec![0x01, 0x00, 0x0B];
             z.extend_from_slice(&(0x8000_0000u64 | (counter & 0x7FFF_FFFF)).to_be_bytes());

@@ -286,6 +286,8 @@ pub enum Msg {
     Contained(Vec<u32>),
     /// A household without supply calls its supplier.
     CustomerCall(u32),
+    /// The household of an armed meter restores supply at the meter.
+    ConsumerRestore(u32),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
     /// The attacker's (or a compromised party's) next action.

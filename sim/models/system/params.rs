@@ -102,6 +102,7 @@ pub struct Device {
     pub process_ms: f64,
     pub critical_process_ms: f64,
     pub gas_extra_process_ms: f64,
+    pub consumer_restore_mean_min: f64,
 }
 
 /// The fleet's meter types and addressing mistakes.
@@ -274,6 +275,10 @@ impl Params {
             (
                 "device.gas_extra_process_ms",
                 self.device.gas_extra_process_ms,
+            ),
+            (
+                "device.consumer_restore_mean_min",
+                self.device.consumer_restore_mean_min,
             ),
             (
                 "soc.customer_call_mean_min",

@@ -104,6 +104,7 @@ impl ShardModel for SystemShard {
             }
             Msg::Deliver(job) => self.meters.deliver(w, job, env),
             Msg::MeterDone(job) => self.meters.done(w, job, env),
+            Msg::ConsumerRestore(m) => self.meters.consumer_restore(w, m, env),
             Msg::AttackTick if me == w.attacker => {
                 let h = Holdings::of(w).expect("attack ticks exist only with an attack");
                 self.attacker.as_mut().expect(OWNED).tick(&h, me, env)

@@ -712,8 +712,19 @@ impl World {
         })
     }
 
-    /// The GBCS message kind a request becomes.
-    pub fn message_kind(kind: ReqKind, variant: u8) -> MessageKind {
+    /// The GBCS message kind a request to a `fuel` meter becomes. Gas
+    /// meters have no remote enable: a supplier arms them instead (SR 7.3),
+    /// and the household opens the valve.
+    pub fn message_kind(kind: ReqKind, variant: u8, fuel: Fuel) -> MessageKind {
+        let m = Self::fuel_free_kind(kind, variant);
+        if fuel == Fuel::Gas && m == MessageKind::EnableSupply {
+            MessageKind::ArmSupply
+        } else {
+            m
+        }
+    }
+
+    fn fuel_free_kind(kind: ReqKind, variant: u8) -> MessageKind {
         match kind {
             ReqKind::ScheduledRead => MessageKind::ReadDailyLog,
             ReqKind::OnDemandRead | ReqKind::Other => MessageKind::ReadInstantaneous,

@@ -135,6 +135,10 @@ impl Meters {
     ) -> Result<(), Reject> {
         let supplier = w.supplier_of(job.meter);
         let originator = w.originator(job.signer, job.claimed);
+        // A gas meter has no remote enable: it does not know the code.
+        if job.msg == MessageKind::EnableSupply && w.is_gas(job.meter) {
+            return Err(Reject::NotACommand);
+        }
         if !job.acb_mac {
             return Err(Reject::BadMac);
         }
@@ -369,20 +373,42 @@ impl Meters {
                 env.send(w.supplier_of(job.meter), call, Msg::CustomerCall(job.meter));
             }
             MessageKind::EnableSupply if !self.supply_on[local] => {
-                self.supply_on[local] = true;
-                env.count(Col::SupplyOn, 1);
-                if std::mem::take(&mut self.off_by_attack[local]) {
-                    env.count(Col::AttackRestored, 1);
-                    let kwh = kwh();
-                    env.count(Col::KwhAttackOff, -kwh);
-                    env.count(Col::KwhReconnected, kwh);
-                }
+                self.supply_on_again(w, job.meter, local, env);
+            }
+            // Armed: the household restores supply at the meter (opens the
+            // gas valve, presses the button) after a while.
+            MessageKind::ArmSupply if !self.supply_on[local] => {
+                let mean_ns = w.sc.parameters.device.consumer_restore_mean_min * 60e9;
+                let d = exp_ns(hash_parts(&[w.seed, job.id, 0xC0DE]), mean_ns)
+                    .max(w.sc.parameters.lookahead_ns());
+                env.send_self(d, Msg::ConsumerRestore(job.meter));
             }
             MessageKind::UpdateFirmware if job.firmware_genuine && self.firmware[local] < 2 => {
                 self.firmware[local] = 2;
                 env.count(Col::FirmwareFixed, 1);
             }
             _ => {}
+        }
+    }
+
+    /// Supply comes back at meter `m` (enabled remotely, or restored by the
+    /// household after arming).
+    fn supply_on_again(&mut self, w: &World, m: u32, local: usize, env: &mut Env<'_, '_>) {
+        self.supply_on[local] = true;
+        env.count(Col::SupplyOn, 1);
+        if std::mem::take(&mut self.off_by_attack[local]) {
+            env.count(Col::AttackRestored, 1);
+            let kwh = w.annual_kwh(m) as i64;
+            env.count(Col::KwhAttackOff, -kwh);
+            env.count(Col::KwhReconnected, kwh);
+        }
+    }
+
+    /// The household of an armed meter restores supply (if still off).
+    pub fn consumer_restore(&mut self, w: &World, m: u32, env: &mut Env<'_, '_>) {
+        let local = self.part.local_of(w.meter0 + m) as usize;
+        if !self.supply_on[local] {
+            self.supply_on_again(w, m, local, env);
         }
     }
 

@@ -127,13 +127,20 @@ impl Supplier {
         let r = &w.sc.parameters.response;
         let (msg, signer, origin, rate, next) = match step {
             RecoveryStep::Enable(m) => {
+                // Gas meters cannot be enabled remotely: armed, the
+                // household opens the valve (see the meters' `consumer_restore`).
+                let msg = if w.is_gas(m) {
+                    MessageKind::ArmSupply
+                } else {
+                    MessageKind::EnableSupply
+                };
                 return Some(RecoveryRequest {
-                    msg: MessageKind::EnableSupply,
+                    msg,
                     meter: m,
                     signer: Signer::User(me, self.anchor_gen(m)),
                     origin: Origin::Restore,
                     next_step_ns: None,
-                })
+                });
             }
             RecoveryStep::AnchorNext => (
                 MessageKind::UpdateSecurityCredentials,

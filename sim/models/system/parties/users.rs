@@ -114,7 +114,7 @@ impl Users {
             w.nth_meter_of(u, k)
         };
         let id = self.desk.next_id(u, kind);
-        let msg = World::message_kind(kind, (pick & 0xff) as u8);
+        let msg = World::message_kind(kind, (pick & 0xff) as u8, w.fuel(meter));
         let mut job = Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau);
         if let Some(sup) = self.suppliers.get_mut(u as usize) {
             job.cred_gen = sup.cred_gen();

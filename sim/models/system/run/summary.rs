@@ -118,16 +118,24 @@ fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> V
 
 /// The peak of meters off because of the attack, and when 95% of them were back.
 fn restore_95(attack_off: &[i64]) -> (i64, Option<u64>) {
+    let as_f64: Vec<f64> = attack_off.iter().map(|&v| v as f64).collect();
+    let (peak, restored) = restore_95_f64(&as_f64);
+    (peak as i64, restored)
+}
+
+/// The peak of a per-second series and when, after it, the series first
+/// falls to 5% of it (nanoseconds; `None` if never).
+fn restore_95_f64(series: &[f64]) -> (f64, Option<u64>) {
     let (peak_at, peak) =
-        attack_off
+        series
             .iter()
             .enumerate()
-            .fold((0, 0i64), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-    let restored = (peak > 0)
+            .fold((0, 0.0f64), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let restored = (peak > 0.0)
         .then(|| {
-            attack_off[peak_at..]
+            series[peak_at..]
                 .iter()
-                .position(|&v| (v as f64) <= 0.05 * peak as f64)
+                .position(|&v| v <= 0.05 * peak)
                 .map(|i| ((peak_at + i) as u64) * 1_000_000_000)
         })
         .flatten();
@@ -202,6 +210,7 @@ pub(super) fn write(
     let victim = world.attack.as_ref().and_then(|a| a.victim());
     let contain = victim.and_then(|v| t.contained_at_ns.as_ref()?[v as usize]);
     let (peak, restored_95) = restore_95(&g.attack_off);
+    let (_, restored_95_mw) = restore_95_f64(&g.mw_off);
     let checker_json = checker
         .map(|c| serde_json::to_value(c).expect("serialisable"))
         .unwrap_or(json!({"note": "not run: crypto.mode = modeled executes no bytes to check"}));
@@ -238,6 +247,7 @@ pub(super) fn write(
         "time_to_detect_s": rel(first_escalation),
         "time_to_contain_s": rel(contain),
         "time_to_restore_95pct_s": rel(restored_95),
+        "time_to_restore_95pct_mw_s": rel(restored_95_mw),
         "restorations_sent": t.restores,
         "anchors_replaced": total(rows, Col::AnchorsReplaced),
         "firmware_fixed": total(rows, Col::FirmwareFixed),
