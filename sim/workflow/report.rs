@@ -12,7 +12,7 @@ fn read_json(p: &Path) -> Result<Value, String> {
 fn secs(v: &Value) -> String {
     match v.as_f64() {
         Some(s) => format!("{:.0} s ({:.1} min)", s, s / 60.0),
-        None => "never".into(),
+        None => "not within the run".into(),
     }
 }
 

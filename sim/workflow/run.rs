@@ -246,7 +246,7 @@ fn attack_lines(s: &serde_json::Value) -> String {
     }
     let t = |k: &str| match s[k].as_f64() {
         Some(v) => format!("{:.0} s ({:.1} min)", v, v / 60.0),
-        None => "never".to_string(),
+        None => "not within the run".to_string(),
     };
     format!(
         "  attack {}{}: {} sent, {} executed; {} quarantined\n  \
