@@ -196,3 +196,34 @@ fn csp_arrivals_count_each_command_once_and_retries_apart() {
     assert!(retries > 0, "the WAN loses 1-2% of transmissions");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
+    use dccsim::crypto::gbcs::MessageKind;
+    use dccsim::models::system::world::{kind_index, World};
+    let l = dccsim::workflow::scenario::load(
+        None,
+        &[
+            "fleet.meters=2000000".into(),
+            "fleet.other_users=4".into(),
+            "crypto.mode=\"modeled\"".into(),
+        ],
+        None,
+    )
+    .unwrap();
+    let w = World::new(l.scenario.system().unwrap(), 1);
+    let p = &w.sc.parameters;
+    let k = kind_index(MessageKind::ReadInstantaneous);
+    for u in w.suppliers..w.users {
+        // Each of the 4 other users sends a quarter of the fleet's "other" traffic.
+        let rate = 2_000_000.0 / 4.0 * p.traffic.other_per_meter_day / 86_400.0;
+        let want = ((p.anomaly.threshold_factor * rate * p.anomaly.window_s).ceil() as u32)
+            .max(p.anomaly.threshold_min);
+        assert!(
+            want > p.anomaly.threshold_min,
+            "the share decides, not the floor"
+        );
+        assert_eq!(w.thresholds[u as usize][k], want, "user {u}");
+        assert_eq!(w.traffic_meters(u), 500_000.0);
+    }
+}

@@ -350,7 +350,7 @@ impl World {
     pub fn peak_rates(&self, u: u32) -> [f64; KINDS] {
         let t = &self.sc.parameters.traffic;
         let day = 86_400.0;
-        let n = self.meters_of(u) as f64;
+        let n = self.traffic_meters(u);
         let peak = 2.0 * t.daytime_profile_peak_ratio - 1.0;
         let mut r = [0.0; KINDS];
         if u < self.suppliers {
@@ -373,6 +373,17 @@ impl World {
             r[kind_index(MessageKind::ReadInstantaneous)] = n * t.other_per_meter_day / day;
         }
         r
+    }
+
+    /// How many meters' worth of traffic user `u` sends: a supplier its
+    /// registered meters'; the other users share the fleet's "other"
+    /// traffic equally (each may address any meter).
+    pub fn traffic_meters(&self, u: u32) -> f64 {
+        if u < self.suppliers {
+            self.meters_of(u) as f64
+        } else {
+            self.meters as f64 / (self.users - self.suppliers).max(1) as f64
+        }
     }
 
     fn thresholds_of(&self, u: u32) -> [u32; KINDS] {

@@ -43,11 +43,7 @@ pub fn streams_of(w: &World, u: EntityId) -> &'static [ReqKind] {
 /// peak rate (for thinning).
 fn rate(w: &World, u: EntityId, kind: ReqKind, t: SimTime) -> (f64, f64) {
     let tr = &w.sc.parameters.traffic;
-    let meters_of_user = if u < w.suppliers {
-        w.meters_of(u) as f64
-    } else {
-        w.meters as f64 / (w.users - w.suppliers).max(1) as f64
-    };
+    let meters_of_user = w.traffic_meters(u);
     let day = 86_400.0;
     let hour = ((t.as_secs_f64() + w.clock0_s) % day) / 3600.0;
     // Daytime profile: a raised cosine peaking at 18:00 with the given peak/mean ratio.
