@@ -455,3 +455,16 @@ fn gas_meters_are_armed_not_enabled_and_households_restore_them() {
     let all = s["time_to_restore_95pct_s"].as_f64().unwrap();
     assert!(all > mw + 600.0, "meters {all} s, MW {mw} s");
 }
+
+#[test]
+fn a_replayed_network_operator_command_is_refused() {
+    // The victim is user 4: the first user after the four suppliers, a
+    // network operator, whose commands are reads. Every originator's
+    // counter is checked, not only the supplier's and the recovery key's.
+    let s = run("replay", &[SMALL, "attack.victim=4"]);
+    sound(&s);
+    let sent = n(&s["attack"]["sent"]);
+    assert!(sent > 0, "captured and replayed {sent}");
+    assert_eq!(n(&s["attack"]["executed"]), 0);
+    assert_eq!(refused(&s, "replay"), sent);
+}

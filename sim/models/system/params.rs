@@ -617,7 +617,8 @@ impl SystemScenario {
     /// bytes of critical ones: the credential updates that replace a
     /// victim's anchors carry an X.509 certificate, about 600 bytes), and
     /// the tables of each user's key-agreement and prepayment keys (about
-    /// 300 KiB each).
+    /// 300 KiB each), and the anti-replay counters of originators other
+    /// than the registered supplier (about 48 bytes per pair seen).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let n = self.fleet.meters as u64;
         let t = &self.parameters.traffic;
@@ -637,6 +638,10 @@ impl SystemScenario {
             (commands * 48.0 + n as f64 * 0.4 * days * 150.0 + n as f64 * 0.4 * 600.0) as u64
                 + users * 2 * (300 << 10)
         };
-        n * 20 + in_flight + users * 54 * (256 << 10) + trace + (160 << 20)
+        // Anti-replay counters of originators other than the registered
+        // supplier: one map entry (about 48 bytes) per (meter, originator)
+        // pair that sent a command, at most one per such request.
+        let other_counters = (n as f64 * t.other_per_meter_day * days * 48.0) as u64;
+        n * 20 + in_flight + users * 54 * (256 << 10) + trace + other_counters + (160 << 20)
     }
 }

@@ -127,16 +127,18 @@ pub struct WanTap {
 
 impl WanTap {
     /// A command crosses a region's WAN: recorded if it is one of the
-    /// victim's commands that change a meter (critical commands, and top-ups,
-    /// which are not critical but credit money), before the replay starts
-    /// (`start_ns`), up to a third of the replay's targets (1,000 by
-    /// default) per region.
-    pub fn observe(&mut self, a: &Replay, start_ns: u64, job: &Job, now: SimTime) {
+    /// victim's (a supplier's critical commands and top-ups, which change a
+    /// meter; any other user's commands, e.g. a network operator's reads),
+    /// before the replay starts (`start_ns`), up to a third of the replay's
+    /// targets (1,000 by default) per region.
+    pub fn observe(&mut self, a: &Replay, suppliers: u32, start_ns: u64, job: &Job, now: SimTime) {
         let cap = if a.targets == 0 { 1000 } else { a.targets } as usize;
         if now.0 < start_ns
             && job.claimed == a.victim
             && job.origin == Origin::Bau
-            && (job.msg.is_critical() || job.msg == MessageKind::PrepaymentTopUp)
+            && (job.msg.is_critical()
+                || job.msg == MessageKind::PrepaymentTopUp
+                || job.claimed >= suppliers)
             && self.captured.len() < cap.div_ceil(3)
         {
             self.captured.push(job.clone());

@@ -77,7 +77,7 @@ impl Csp {
     fn transmit(&mut self, w: &World, job: Job, came: Came, env: &mut Env<'_, '_>) {
         let now = env.now();
         if let (Some(AttackSpec::Replay(a)), Some(start)) = (&w.attack, w.attack_start_ns()) {
-            self.tap.observe(a, start, &job, now);
+            self.tap.observe(a, w.suppliers, start, &job, now);
         }
         let air = airtime_ns(w, &job);
         let started = self.airtime.arrive(now, job);

@@ -29,7 +29,9 @@ pub struct Meters {
     part: Partition,
     /// Last counter accepted from the registered supplier.
     last_counter: Vec<u64>,
-    /// Last counters from other originators that hold anchors (recovery).
+    /// Last counters accepted from every other originator (recovery,
+    /// network operators, other users, anyone claiming an identity), by
+    /// meter: only the pairs that ever sent a command are stored.
     other_counters: HashMap<(u32, u64), u64>,
     /// Supply on.
     supply_on: Vec<bool>,
@@ -63,10 +65,8 @@ pub struct MeterTotals {
 enum Tracked {
     /// The registered supplier's counter.
     Supplier,
-    /// Another originator whose commands change security state (recovery).
+    /// Any other originator.
     Other,
-    /// Not tracked.
-    No,
 }
 
 impl Meters {
@@ -175,15 +175,14 @@ impl Meters {
 
     /// Which counter applies to a command from `originator` at meter `m`, and its value.
     fn tracked(&self, w: &World, m: u32, local: usize, originator: u64) -> (Tracked, Option<u64>) {
-        // Counters are tracked for the registered supplier and the recovery
-        // key (the originators whose commands change security state).
+        // Every originator's counter is tracked, as a device does per
+        // remote party: the registered supplier's in a per-meter array, the
+        // rest in a map of the (meter, originator) pairs seen.
         if originator == w.user_id(w.supplier_of(m)) {
             (Tracked::Supplier, Some(self.last_counter[local]))
-        } else if originator == RECOVERY_ID {
-            let c = self.other_counters.get(&(local as u32, originator));
-            (Tracked::Other, Some(c.copied().unwrap_or(0)))
         } else {
-            (Tracked::No, None)
+            let c = self.other_counters.get(&(local as u32, originator));
+            (Tracked::Other, c.copied())
         }
     }
 
@@ -272,7 +271,6 @@ impl Meters {
                         self.other_counters
                             .insert((local as u32, originator), job.counter);
                     }
-                    Tracked::No => {}
                 }
                 if w.sc.crypto.mode != CryptoMode::Modeled {
                     self.trace.push(TraceRec {
