@@ -227,3 +227,46 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
         assert_eq!(w.traffic_meters(u), 500_000.0);
     }
 }
+
+#[test]
+fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
+    let out = std::env::temp_dir().join(format!("dccsim-mix-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bau_day.toml");
+    let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--quiet",
+            "--threads",
+            "2",
+        ])
+        .args([
+            "--set",
+            "fleet.meters=200000",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let mix = s["traffic_per_meter_day"].as_object().unwrap();
+    assert_eq!(mix.len(), 8);
+    for (family, v) in mix {
+        let (rate, expected) = (v["rate"].as_f64().unwrap(), v["expected"].as_f64().unwrap());
+        assert!(!v["source"].as_str().unwrap().is_empty());
+        // Poisson counts over 200,000 meter-days: within 4 standard deviations.
+        let n = expected * 200_000.0;
+        let tol = 4.0 * n.sqrt() / 200_000.0 + 0.01 * expected;
+        assert!(
+            (rate - expected).abs() <= tol,
+            "{family}: {rate} vs {expected}"
+        );
+    }
+    // The published totals: ~1.7 requests and ~3.6 alerts per meter-day [S3].
+    assert!((mix["requests_total"]["rate"].as_f64().unwrap() - 1.7).abs() < 0.1);
+    assert!((mix["alert"]["rate"].as_f64().unwrap() - 3.6).abs() < 0.2);
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -51,6 +51,48 @@ fn timeline_csv(world: &World, rows: &Rows, g: &GridSeries) -> String {
     tl
 }
 
+/// Per request family: the requests per meter per day the run produced
+/// (sent over meters and simulated days), beside the parameter set's rate
+/// and where it comes from.
+fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
+    let p = &world.sc.parameters.traffic;
+    let days = (world.sc.run.end_h - world.sc.run.start_h) / 24.0;
+    let meters = world.meters.max(1) as f64;
+    let rows: [(ReqKind, f64, &str); 7] = [
+        (ReqKind::ScheduledRead, p.scheduled_reads_per_meter_day, "traffic.scheduled_reads_per_meter_day: [S3] reads ~60% of ~1.7 requests/meter-day"),
+        (ReqKind::OnDemandRead, p.on_demand_reads_per_meter_day, "traffic.on_demand_reads_per_meter_day: assumption (with the daily read, ~60% reads [S3])"),
+        (ReqKind::PrepaymentTopUp, p.prepayment_topups_per_meter_day, "traffic.prepayment_topups_per_meter_day: assumption (15% prepayment, two top-ups a week)"),
+        (ReqKind::TariffUpdate, p.tariff_updates_per_meter_day, "traffic.tariff_updates_per_meter_day: assumption"),
+        (ReqKind::CriticalCommand, p.critical_background_per_meter_day, "traffic.critical_background_per_meter_day: assumption"),
+        (ReqKind::Other, p.other_per_meter_day, "traffic.other_per_meter_day: [S3] total less the families above"),
+        (ReqKind::Alert, p.alerts_per_meter_day, "traffic.alerts_per_meter_day: [S3] ~4bn messages/month with alerts less ~1.3bn requests"),
+    ];
+    let mut out = Map::new();
+    let (mut total, mut total_expected) = (0.0, 0.0);
+    for (k, expected, source) in rows {
+        let s = &t.kinds[k as usize];
+        let sent = if k == ReqKind::Alert {
+            s.outcomes.iter().sum()
+        } else {
+            s.sent
+        };
+        let rate = sent as f64 / meters / days;
+        if k != ReqKind::Alert {
+            total += rate;
+            total_expected += expected;
+        }
+        out.insert(
+            k.as_str().to_string(),
+            json!({"rate": rate, "expected": expected, "source": source}),
+        );
+    }
+    out.insert(
+        "requests_total".into(),
+        json!({"rate": total, "expected": total_expected, "source": "[S3]: ~1.3bn messages/month over ~25M meters, ~1.7/meter-day"}),
+    );
+    Value::Object(out)
+}
+
 /// Per request kind: counts, outcomes and latency percentiles, and the histograms.
 fn requests(t: &ShardTotals, rows: &Rows) -> (Map<String, Value>, Vec<(String, String)>) {
     let mut requests = Map::new();
@@ -224,6 +266,7 @@ pub(super) fn write(
         "events_digest": format!("{:016x}", report.digest),
         "requests": requests,
         "meter_refusals": refused,
+        "traffic_per_meter_day": traffic_per_meter_day(world, t),
         "components": stations,
         "crypto_checked": t.crypto.checked,
         "crypto_decided_by_ground_truth": t.crypto.by_ground_truth,
