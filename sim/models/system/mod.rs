@@ -33,4 +33,5 @@ pub mod shard;
 pub mod station;
 pub mod stats;
 pub mod timeline;
+pub mod wire;
 pub mod world;

@@ -5,7 +5,7 @@ use super::attack::AttackSpec;
 use super::governance::{draw_weighted, risk_weight, Assurance};
 use super::params::SystemScenario;
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
-use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
+use crate::crypto::keys::{derive_key, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
 use crate::crypto::registry::{fingerprint, KeyFp};
 use crate::crypto::smki::CertRole;
@@ -248,42 +248,14 @@ impl World {
         let acb_table = FixedBaseTable::new(acb.public(), KEY_TABLE_WINDOW);
         let attacker_ka = derive_key(seed, KeyRole::AcbKeyAgreement, 0xA77A_C4E2);
         let attacker_ka_table = FixedBaseTable::new(attacker_ka.public(), KEY_TABLE_WINDOW);
-        let ka_tables = |role, n: u32| -> Vec<FixedBaseTable> {
-            if !runs_crypto {
-                return Vec::new();
-            }
-            (0..n)
-                .map(|u| {
-                    FixedBaseTable::new(derive_key(seed, role, u as u64).public(), KEY_TABLE_WINDOW)
-                })
-                .collect()
-        };
-        let user_ka_tables = ka_tables(KeyRole::UserKeyAgreement, users);
-        let prepayment_tables = ka_tables(KeyRole::UserPrepaymentKeyAgreement, suppliers);
-        let attack = sc.attack.clone().map(|mut spec| {
-            let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
-                return spec;
-            };
-            if a.draw_victim {
-                let f = &sc.fleet;
-                let g = &sc.parameters.governance;
-                let weights: Vec<f64> = (0..suppliers as usize)
-                    .map(|u| {
-                        risk_weight(
-                            g,
-                            f.assurance.get(u).copied().unwrap_or(Assurance::Approved),
-                            f.iso27001_certified.get(u).copied().unwrap_or(true),
-                            f.third_party_connections.get(u).copied().unwrap_or(0),
-                        )
-                    })
-                    .collect();
-                let bits = hash_parts(&[seed, 0x6F76_6572_6E61_6E63]);
-                a.victim = draw_weighted(&weights, bits) as u32;
-                let b2 = hash_parts(&[seed, 0x7374_6172_7421]);
-                a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
-            }
-            spec
-        });
+        let user_ka_tables = key_tables(seed, runs_crypto, KeyRole::UserKeyAgreement, users);
+        let prepayment_tables = key_tables(
+            seed,
+            runs_crypto,
+            KeyRole::UserPrepaymentKeyAgreement,
+            suppliers,
+        );
+        let attack = resolve_attack(&sc, seed);
         let manufacturer = derive_key(seed, KeyRole::Manufacturer, MANUFACTURER as u64);
         let attacker_key = pair(derive_key(seed, KeyRole::UserCommandSigning, 0xA77A_C4E2));
         let firmware_bodies = make_firmware_bodies(&manufacturer, &attacker_key.0);
@@ -409,44 +381,6 @@ impl World {
         }
     }
 
-    /// User `u`'s organisation certificates for its two command keys.
-    fn issue_command_certs(&self, u: u32) -> [std::sync::Arc<[u8]>; 2] {
-        use crate::crypto::x509::{issue, Issuer, Subject, Usage};
-        let ca = derive_key(self.seed, KeyRole::OrgCa, 0);
-        let issuer = Issuer {
-            name: ORG_CA_NAME,
-            key: &ca,
-        };
-        let role = match self.role_of(u) {
-            CertRole::ImportSupplier | CertRole::GasSupplier => "02",
-            CertRole::ElectricityDistributor | CertRole::GasTransporter => "03",
-            _ => "08",
-        };
-        let subject = Subject::Organisation {
-            name: format!("DCCSIM USER {u}"),
-            role: role.into(),
-            eui: self.user_id(u),
-        };
-        [0u64, 1].map(|gen| {
-            let mut serial = [0u8; 16];
-            serial[..8].copy_from_slice(&self.seed.to_be_bytes());
-            serial[8..].copy_from_slice(&(gen << 32 | u as u64).to_be_bytes());
-            let key = self.user_command_keys[u as usize][gen as usize].0.public();
-            // Valid from 1 January 2026 (assumption: any fixed date; validity
-            // is not checked by devices).
-            issue(
-                &subject,
-                key,
-                Usage::Signing,
-                serial,
-                1_767_225_600,
-                &issuer,
-            )
-            .expect("a well-formed certificate")
-            .into()
-        })
-    }
-
     /// The supplier a meter index is registered to.
     pub fn supplier_of(&self, m: u32) -> u32 {
         let slot = m % CYCLE;
@@ -553,49 +487,6 @@ impl World {
         self.command_fps[u as usize][gen as usize & 1]
     }
 
-    /// The ECDH secret between the ACB and meter `m` (computed as the device
-    /// would: its private scalar times the ACB's public point, with the ACB's
-    /// table; the ACB's side gives the same value).
-    pub fn acb_secret(&self, m: u32) -> [u8; 32] {
-        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
-        crate::crypto::mac::ecdh_with_table(&d, &self.acb_table)
-            .expect("derived scalars are non-zero")
-    }
-
-    /// The secret an attacker without the ACB's key would MAC with: ECDH of
-    /// the device's public key with a key-agreement key of its own.
-    pub fn attacker_secret(&self, m: u32) -> [u8; 32] {
-        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
-        crate::crypto::mac::ecdh_with_table(&d, &self.attacker_ka_table)
-            .expect("derived scalars are non-zero")
-    }
-
-    /// The ECDH secret between meter `m`'s key-agreement key and user `u`'s
-    /// (responses and alerts to `u` are MAC'd, and reads encrypted, under it).
-    pub fn user_secret(&self, u: u32, m: u32) -> [u8; 32] {
-        self.device_secret(m, KeyRole::UserKeyAgreement, u, &self.user_ka_tables)
-    }
-
-    /// The ECDH secret between meter `m`'s key-agreement key and supplier
-    /// `s`'s prepayment key (top-up tokens).
-    pub fn prepayment_secret(&self, s: u32, m: u32) -> [u8; 32] {
-        self.device_secret(
-            m,
-            KeyRole::UserPrepaymentKeyAgreement,
-            s,
-            &self.prepayment_tables,
-        )
-    }
-
-    fn device_secret(&self, m: u32, role: KeyRole, u: u32, tables: &[FixedBaseTable]) -> [u8; 32] {
-        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
-        match tables.get(u as usize) {
-            Some(t) => crate::crypto::mac::ecdh_with_table(&d, t),
-            None => crate::crypto::mac::ecdh(&d, derive_key(self.seed, role, u as u64).public()),
-        }
-        .expect("derived scalars are non-zero")
-    }
-
     /// Clock seconds since midnight at simulated time `t_ns`.
     pub fn clock_s(&self, t_ns: u64) -> u64 {
         (self.clock0_s + t_ns as f64 / 1e9) as u64 % 86_400
@@ -610,37 +501,6 @@ impl World {
         }
     }
 
-    /// The GBCS command bytes of `msg` to meter `meter` at `counter`,
-    /// signed by `signer` when critical and MAC'd with `mac_z` (the ACB's
-    /// secret with the meter, or an attacker's own).
-    #[allow(clippy::too_many_arguments)]
-    pub fn command_bytes(
-        &self,
-        msg: MessageKind,
-        signer: Signer,
-        claimed: u32,
-        meter: u32,
-        counter: u64,
-        firmware_genuine: bool,
-        mac_z: &[u8; 32],
-    ) -> Vec<u8> {
-        crate::crypto::request::build_command(
-            msg,
-            self.fuel(meter),
-            self.originator(signer, claimed),
-            self.device_id(meter),
-            counter,
-            &self.command_body(msg, meter, counter, firmware_genuine),
-            self.signing_key(signer),
-            Some(mac_z),
-        )
-    }
-
-    /// Meter `m`'s signing key (derived on demand, never stored).
-    pub fn device_key(&self, m: u32) -> SigningKey {
-        derive_key(self.seed, KeyRole::DeviceSigning, self.device_id(m))
-    }
-
     /// The `[start, end)` of the scenario's attack or fault of `kind`, nanoseconds.
     pub fn attack_window(&self, kind: super::attack::AttackKind) -> Option<(u64, u64)> {
         let a = self.attack.as_ref().filter(|a| a.kind() == kind)?;
@@ -649,78 +509,6 @@ impl World {
             start,
             start + crate::engine::time::secs_to_ns(a.duration_s()?),
         ))
-    }
-
-    /// The body a command carries: a credential update installs supplier
-    /// `meter`'s replacement key; a firmware command carries the
-    /// manufacturer's image (or, if not `firmware_genuine`, the attacker's);
-    /// a top-up carries a UTRN the registered supplier made with its
-    /// prepayment key (in GB the supplier makes the token and the DCC only
-    /// carries it). Value: £10, as RTDS's (assumption: the model does not
-    /// track balances).
-    pub fn command_body(
-        &self,
-        msg: MessageKind,
-        meter: u32,
-        counter: u64,
-        firmware_genuine: bool,
-    ) -> Body {
-        match msg {
-            MessageKind::PrepaymentTopUp => {
-                let s = self.supplier_of(meter);
-                Body::TopUp {
-                    utrn: crate::crypto::gbcs::utrn::issue(
-                        &self.prepayment_secret(s, meter),
-                        self.user_id(s),
-                        self.device_id(meter),
-                        counter,
-                        crate::crypto::gbcs::utrn::ValueClass::Pounds,
-                        10,
-                    ),
-                }
-            }
-            MessageKind::UpdateSecurityCredentials => {
-                let s = self.supplier_of(meter);
-                Body::CredentialUpdate {
-                    slot: crate::crypto::device::AnchorSlot::Supplier as u8,
-                    owner: self.user_id(s),
-                    key: self.user_command_keys[s as usize][1]
-                        .0
-                        .public()
-                        .to_uncompressed(),
-                    cert: self.command_certs[s as usize][1].clone(),
-                }
-            }
-            MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {
-                self.firmware_bodies[usize::from(!firmware_genuine)].clone()
-            }
-            _ => Body::Plain,
-        }
-    }
-
-    /// The signed service-request bytes of request `id` (when the crypto
-    /// mode runs cryptography for it), signed by `key`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn request_bytes(
-        &self,
-        id: u64,
-        msg: MessageKind,
-        claimed: u32,
-        meter: u32,
-        counter: u64,
-        key: &SigningKey,
-    ) -> Option<Box<[u8]>> {
-        self.policy.runs_crypto(id).then(|| {
-            crate::crypto::request::ServiceRequest {
-                kind: msg,
-                user: self.user_id(claimed),
-                target: self.device_id(meter),
-                counter,
-                body: Vec::new(),
-            }
-            .encode_signed(key)
-            .into_boxed_slice()
-        })
     }
 
     /// The GBCS message kind a request to a `fuel` meter becomes. Gas
@@ -751,6 +539,24 @@ impl World {
     }
 }
 
+/// 64 well-mixed bits from a list of words (a fixed function of them).
+pub fn hash_parts(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x243F_6A88_85A3_08D3u64, |h, &p| {
+        crate::engine::event::mix64(h ^ crate::engine::event::mix64(p))
+    })
+}
+
+/// Tables of the public keys of role `role` for ids `0..n` (none when no
+/// cryptography runs: callers then compute one-off).
+fn key_tables(seed: u64, runs_crypto: bool, role: KeyRole, n: u32) -> Vec<FixedBaseTable> {
+    if !runs_crypto {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|u| FixedBaseTable::new(derive_key(seed, role, u as u64).public(), KEY_TABLE_WINDOW))
+        .collect()
+}
+
 /// The two firmware bodies a run uses: the manufacturer's fix, and an image
 /// signed by the attacker's own key.
 fn make_firmware_bodies(manufacturer: &SigningKey, attacker: &SigningKey) -> [Body; 2] {
@@ -766,9 +572,32 @@ fn make_firmware_bodies(manufacturer: &SigningKey, attacker: &SigningKey) -> [Bo
     [body(manufacturer), body(attacker)]
 }
 
-/// 64 well-mixed bits from a list of words (a fixed function of them).
-pub fn hash_parts(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x243F_6A88_85A3_08D3u64, |h, &p| {
-        crate::engine::event::mix64(h ^ crate::engine::event::mix64(p))
+/// The scenario's attack with its victim and start resolved: a
+/// governance-weighted draw when `draw_victim` is set.
+fn resolve_attack(sc: &SystemScenario, seed: u64) -> Option<AttackSpec> {
+    let suppliers = sc.fleet.suppliers;
+    sc.attack.clone().map(|mut spec| {
+        let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
+            return spec;
+        };
+        if a.draw_victim {
+            let f = &sc.fleet;
+            let g = &sc.parameters.governance;
+            let weights: Vec<f64> = (0..suppliers as usize)
+                .map(|u| {
+                    risk_weight(
+                        g,
+                        f.assurance.get(u).copied().unwrap_or(Assurance::Approved),
+                        f.iso27001_certified.get(u).copied().unwrap_or(true),
+                        f.third_party_connections.get(u).copied().unwrap_or(0),
+                    )
+                })
+                .collect();
+            let bits = hash_parts(&[seed, 0x6F76_6572_6E61_6E63]);
+            a.victim = draw_weighted(&weights, bits) as u32;
+            let b2 = hash_parts(&[seed, 0x7374_6172_7421]);
+            a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
+        }
+        spec
     })
 }

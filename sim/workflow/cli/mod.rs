@@ -260,16 +260,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
         Command::Run(a) => cmd_run(a),
         Command::Sweep(a) => cmd_sweep(a),
         Command::Compare { a, b, out } => cmd_compare(&a, &b, out),
-        Command::Report { results } => match crate::workflow::report::report(&results) {
-            Ok(p) => {
-                println!("{}", p.display());
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_BAD_INPUT
-            }
-        },
+        Command::Report { results } => cmd_report(&results),
         Command::Bench(BenchCommand::All { json, full }) => {
             match crate::workflow::bench::bench_all(!full) {
                 Ok(v) => {
@@ -335,27 +326,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             EXIT_OK
         }
         Command::Crypto(CryptoCommand::Wycheproof { file, stock }) => cmd_wycheproof(&file, stock),
-        Command::Gbcs(GbcsCommand::Verify {
-            paths,
-            keystore,
-            acb,
-        }) => cmd_gbcs_verify(&paths, &keystore, acb.as_deref()),
-        Command::Gbcs(GbcsCommand::Sample { out, seed }) => {
-            use crate::workflow::gbcs_sample;
-            match gbcs_sample::samples(seed).and_then(|s| gbcs_sample::write(&out, &s)) {
-                Ok(n) => {
-                    println!(
-                        "{n} messages, keystore/ and parties.json written to {}",
-                        out.display()
-                    );
-                    EXIT_OK
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_FAILED
-                }
-            }
-        }
+        Command::Gbcs(c) => cmd_gbcs(c),
         Command::Bench(BenchCommand::Phold(a)) => {
             let p = PholdParams {
                 lps: a.lps,
@@ -382,6 +353,45 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
             );
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
             EXIT_OK
+        }
+    }
+}
+
+fn cmd_report(results: &std::path::Path) -> i32 {
+    match crate::workflow::report::report(results) {
+        Ok(p) => {
+            println!("{}", p.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn cmd_gbcs(c: GbcsCommand) -> i32 {
+    match c {
+        GbcsCommand::Verify {
+            paths,
+            keystore,
+            acb,
+        } => cmd_gbcs_verify(&paths, &keystore, acb.as_deref()),
+        GbcsCommand::Sample { out, seed } => {
+            use crate::workflow::gbcs_sample;
+            match gbcs_sample::samples(seed).and_then(|s| gbcs_sample::write(&out, &s)) {
+                Ok(n) => {
+                    println!(
+                        "{n} messages, keystore/ and parties.json written to {}",
+                        out.display()
+                    );
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_FAILED
+                }
+            }
         }
     }
 }

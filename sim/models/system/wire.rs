@@ -1,0 +1,199 @@
+//! The cast's keys and the GBCS (Great Britain Companion Specification)
+//! messages it makes: ECDH secrets between meters and the ACB (access
+//! control broker), users and suppliers' prepayment keys; users' X.509
+//! command certificates; device commands with their bodies (credential
+//! updates, firmware images, top-up tokens) and signed service requests.
+//! Split from `world.rs`, whose `World` these methods extend.
+
+use super::world::{Signer, World, ORG_CA_NAME};
+use crate::crypto::gbcs::{Body, MessageKind};
+use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
+use crate::crypto::smki::CertRole;
+use crate::crypto::table::FixedBaseTable;
+use crate::crypto::SigningKey;
+
+impl World {
+    /// User `u`'s organisation certificates for its two command keys.
+    pub(super) fn issue_command_certs(&self, u: u32) -> [std::sync::Arc<[u8]>; 2] {
+        use crate::crypto::x509::{issue, Issuer, Subject, Usage};
+        let ca = derive_key(self.seed, KeyRole::OrgCa, 0);
+        let issuer = Issuer {
+            name: ORG_CA_NAME,
+            key: &ca,
+        };
+        let role = match self.role_of(u) {
+            CertRole::ImportSupplier | CertRole::GasSupplier => "02",
+            CertRole::ElectricityDistributor | CertRole::GasTransporter => "03",
+            _ => "08",
+        };
+        let subject = Subject::Organisation {
+            name: format!("DCCSIM USER {u}"),
+            role: role.into(),
+            eui: self.user_id(u),
+        };
+        [0u64, 1].map(|gen| {
+            let mut serial = [0u8; 16];
+            serial[..8].copy_from_slice(&self.seed.to_be_bytes());
+            serial[8..].copy_from_slice(&(gen << 32 | u as u64).to_be_bytes());
+            let key = self.user_command_keys[u as usize][gen as usize].0.public();
+            // Valid from 1 January 2026 (assumption: any fixed date; validity
+            // is not checked by devices).
+            issue(
+                &subject,
+                key,
+                Usage::Signing,
+                serial,
+                1_767_225_600,
+                &issuer,
+            )
+            .expect("a well-formed certificate")
+            .into()
+        })
+    }
+
+    /// The ECDH secret between the ACB and meter `m` (computed as the device
+    /// would: its private scalar times the ACB's public point, with the ACB's
+    /// table; the ACB's side gives the same value).
+    pub fn acb_secret(&self, m: u32) -> [u8; 32] {
+        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+        crate::crypto::mac::ecdh_with_table(&d, &self.acb_table)
+            .expect("derived scalars are non-zero")
+    }
+
+    /// The secret an attacker without the ACB's key would MAC with: ECDH of
+    /// the device's public key with a key-agreement key of its own.
+    pub fn attacker_secret(&self, m: u32) -> [u8; 32] {
+        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+        crate::crypto::mac::ecdh_with_table(&d, &self.attacker_ka_table)
+            .expect("derived scalars are non-zero")
+    }
+
+    /// The ECDH secret between meter `m`'s key-agreement key and user `u`'s
+    /// (responses and alerts to `u` are MAC'd, and reads encrypted, under it).
+    pub fn user_secret(&self, u: u32, m: u32) -> [u8; 32] {
+        self.device_secret(m, KeyRole::UserKeyAgreement, u, &self.user_ka_tables)
+    }
+
+    /// The ECDH secret between meter `m`'s key-agreement key and supplier
+    /// `s`'s prepayment key (top-up tokens).
+    pub fn prepayment_secret(&self, s: u32, m: u32) -> [u8; 32] {
+        self.device_secret(
+            m,
+            KeyRole::UserPrepaymentKeyAgreement,
+            s,
+            &self.prepayment_tables,
+        )
+    }
+
+    fn device_secret(&self, m: u32, role: KeyRole, u: u32, tables: &[FixedBaseTable]) -> [u8; 32] {
+        let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+        match tables.get(u as usize) {
+            Some(t) => crate::crypto::mac::ecdh_with_table(&d, t),
+            None => crate::crypto::mac::ecdh(&d, derive_key(self.seed, role, u as u64).public()),
+        }
+        .expect("derived scalars are non-zero")
+    }
+
+    /// The GBCS command bytes of `msg` to meter `meter` at `counter`,
+    /// signed by `signer` when critical and MAC'd with `mac_z` (the ACB's
+    /// secret with the meter, or an attacker's own).
+    #[allow(clippy::too_many_arguments)]
+    pub fn command_bytes(
+        &self,
+        msg: MessageKind,
+        signer: Signer,
+        claimed: u32,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+        mac_z: &[u8; 32],
+    ) -> Vec<u8> {
+        crate::crypto::request::build_command(
+            msg,
+            self.fuel(meter),
+            self.originator(signer, claimed),
+            self.device_id(meter),
+            counter,
+            &self.command_body(msg, meter, counter, firmware_genuine),
+            self.signing_key(signer),
+            Some(mac_z),
+        )
+    }
+
+    /// Meter `m`'s signing key (derived on demand, never stored).
+    pub fn device_key(&self, m: u32) -> SigningKey {
+        derive_key(self.seed, KeyRole::DeviceSigning, self.device_id(m))
+    }
+
+    /// The body a command carries: a credential update installs supplier
+    /// `meter`'s replacement key; a firmware command carries the
+    /// manufacturer's image (or, if not `firmware_genuine`, the attacker's);
+    /// a top-up carries a UTRN the registered supplier made with its
+    /// prepayment key (in GB the supplier makes the token and the DCC only
+    /// carries it). Value: £10, as RTDS's (assumption: the model does not
+    /// track balances).
+    pub fn command_body(
+        &self,
+        msg: MessageKind,
+        meter: u32,
+        counter: u64,
+        firmware_genuine: bool,
+    ) -> Body {
+        match msg {
+            MessageKind::PrepaymentTopUp => {
+                let s = self.supplier_of(meter);
+                Body::TopUp {
+                    utrn: crate::crypto::gbcs::utrn::issue(
+                        &self.prepayment_secret(s, meter),
+                        self.user_id(s),
+                        self.device_id(meter),
+                        counter,
+                        crate::crypto::gbcs::utrn::ValueClass::Pounds,
+                        10,
+                    ),
+                }
+            }
+            MessageKind::UpdateSecurityCredentials => {
+                let s = self.supplier_of(meter);
+                Body::CredentialUpdate {
+                    slot: crate::crypto::device::AnchorSlot::Supplier as u8,
+                    owner: self.user_id(s),
+                    key: self.user_command_keys[s as usize][1]
+                        .0
+                        .public()
+                        .to_uncompressed(),
+                    cert: self.command_certs[s as usize][1].clone(),
+                }
+            }
+            MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {
+                self.firmware_bodies[usize::from(!firmware_genuine)].clone()
+            }
+            _ => Body::Plain,
+        }
+    }
+
+    /// The signed service-request bytes of request `id` (when the crypto
+    /// mode runs cryptography for it), signed by `key`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_bytes(
+        &self,
+        id: u64,
+        msg: MessageKind,
+        claimed: u32,
+        meter: u32,
+        counter: u64,
+        key: &SigningKey,
+    ) -> Option<Box<[u8]>> {
+        self.policy.runs_crypto(id).then(|| {
+            crate::crypto::request::ServiceRequest {
+                kind: msg,
+                user: self.user_id(claimed),
+                target: self.device_id(meter),
+                counter,
+                body: Vec::new(),
+            }
+            .encode_signed(key)
+            .into_boxed_slice()
+        })
+    }
+}
