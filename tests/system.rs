@@ -270,3 +270,37 @@ fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     assert!((mix["alert"]["rate"].as_f64().unwrap() - 3.6).abs() < 0.2);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn critical_requests_make_the_pre_command_round_trip_to_their_user() {
+    let run_with = |sign_ms: &str| -> serde_json::Value {
+        let out = std::env::temp_dir().join(format!("dccsim-rt-{sign_ms}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bau_small.toml");
+        let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "--quiet",
+                "--threads",
+                "2",
+            ])
+            .args(["--set", "crypto.mode=\"modeled\""])
+            .args(["--set", &format!("parameters.user_link.sign_ms={sign_ms}")])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        s
+    };
+    let (fast, slow) = (run_with("150"), run_with("20150"));
+    let p50 = |s: &serde_json::Value, k: &str| s["requests"][k]["latency_ms_p50"].as_f64().unwrap();
+    // Critical requests wait for their user's signature; reads do not.
+    let d = p50(&slow, "tariff_update") - p50(&fast, "tariff_update");
+    assert!((19_000.0..21_500.0).contains(&d), "tariff p50 moved {d} ms");
+    let r = p50(&slow, "on_demand_read") - p50(&fast, "on_demand_read");
+    assert!(r.abs() < 2_000.0, "reads moved {r} ms");
+}

@@ -162,6 +162,9 @@ pub struct Job {
     /// building the command to checking the response (the ACB computes it
     /// once per exchange, as it would cache it per device).
     pub acb_z: Option<[u8; 32]>,
+    /// A critical request's pre-command went back to its user and came
+    /// back signed (the DSP's second pass).
+    pub pre_signed: bool,
 }
 
 impl Job {
@@ -201,6 +204,7 @@ impl Job {
             outcome: Outcome::Ok,
             bytes: None,
             acb_z: None,
+            pre_signed: false,
         }
     }
 }
@@ -288,6 +292,10 @@ pub enum Msg {
     CustomerCall(u32),
     /// The household of an armed meter restores supply at the meter.
     ConsumerRestore(u32),
+    /// A critical request's pre-command, back to its sender to sign.
+    PreCommand(Job),
+    /// The signed pre-command, back at the DSP.
+    SignedPreCommand(Job),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
     /// The attacker's (or a compromised party's) next action.

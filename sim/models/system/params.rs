@@ -59,6 +59,7 @@ pub struct Traffic {
 pub struct UserLink {
     pub min_ms: f64,
     pub mean_extra_ms: f64,
+    pub sign_ms: f64,
 }
 
 /// The DSP.
@@ -265,6 +266,7 @@ impl Params {
             ("traffic.other_per_meter_day", t.other_per_meter_day),
             ("traffic.alerts_per_meter_day", t.alerts_per_meter_day),
             ("user_link.mean_extra_ms", self.user_link.mean_extra_ms),
+            ("user_link.sign_ms", self.user_link.sign_ms),
             ("dsp.to_csp_mean_extra_ms", self.dsp.to_csp_mean_extra_ms),
             ("csp.wan_sigma", self.csp.wan_sigma),
             ("device.han_ms", self.device.han_ms),

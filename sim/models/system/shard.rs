@@ -105,6 +105,19 @@ impl ShardModel for SystemShard {
             Msg::Deliver(job) => self.meters.deliver(w, job, env),
             Msg::MeterDone(job) => self.meters.done(w, job, env),
             Msg::ConsumerRestore(m) => self.meters.consumer_restore(w, m, env),
+            Msg::PreCommand(job) => {
+                // The sender (a user, or the attacker with what it holds)
+                // signs the pre-command and returns it.
+                let p = &w.sc.parameters;
+                let sign = (p.user_link.sign_ms * crate::models::system::env::NS_PER_MS) as u64;
+                let d = sign + env.rng.user_link_ns(p);
+                env.send(w.dsp, d, Msg::SignedPreCommand(job));
+            }
+            Msg::SignedPreCommand(job) => self
+                .dsp
+                .as_mut()
+                .expect(OWNED)
+                .signed_pre_command(w, job, env),
             Msg::AttackTick if me == w.attacker => {
                 let h = Holdings::of(w).expect("attack ticks exist only with an attack");
                 self.attacker.as_mut().expect(OWNED).tick(&h, me, env)

@@ -145,6 +145,17 @@ impl Dsp {
         self.arrive(w, job, false, env);
     }
 
+    /// A signed pre-command is back: unless its user was suspended
+    /// meanwhile, it queues for a worker to apply the ACB's MAC and send it on.
+    pub fn signed_pre_command(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+        if self.security.revoked(job.claimed, job.cred_gen) {
+            job.outcome = Outcome::DspUserSuspended;
+            job.bytes = None;
+            env.count(Col::Suspended, 1);
+        }
+        self.arrive(w, job, false, env);
+    }
+
     /// Anomaly detection: whether user `u`'s request is quarantined; the
     /// SOC is told once per user, type and window.
     fn quarantines(&mut self, w: &World, u: u32, msg: MessageKind, env: &mut Env<'_, '_>) -> bool {
@@ -245,6 +256,13 @@ impl Dsp {
         } else if response || job.outcome != Outcome::Ok {
             let d = env.rng.user_link_ns(p);
             env.send(job.user, d, Msg::Complete(job));
+        } else if job.msg.is_critical() && !job.pre_signed {
+            // The critical command round trip: the pre-command goes back to
+            // its sender to be signed (the signature itself was made when the
+            // command was built; this leg is its time and the DSP's load).
+            job.pre_signed = true;
+            let d = env.rng.user_link_ns(p);
+            env.send(job.user, d, Msg::PreCommand(job));
         } else {
             job.dsp_out_ns = now.0;
             let region = w.region_of(job.meter);
