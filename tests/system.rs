@@ -5,13 +5,15 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(out: &Path, threads: usize, extra: &[&str]) {
+    run_scenario("bau_small", out, threads, extra);
+}
+
+fn run_scenario(name: &str, out: &Path, threads: usize, extra: &[&str]) {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml"));
     let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
-        .args([
-            "run",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/bau_small.toml"),
-            "--quiet",
-            "--threads",
-        ])
+        .arg("run")
+        .arg(scenario)
+        .args(["--quiet", "--threads"])
         .arg(threads.to_string())
         .args(extra)
         .arg("--out")
@@ -19,6 +21,18 @@ fn run(out: &Path, threads: usize, extra: &[&str]) {
         .output()
         .expect("dccsim runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs scenario `name` at 2 threads with `sets` and returns its summary.
+fn summary_of(name: &str, tag: &str, sets: &[&str]) -> serde_json::Value {
+    let out = std::env::temp_dir().join(format!("dccsim-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let extra: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    run_scenario(name, &out, 2, &extra);
+    let s =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    s
 }
 
 #[test]
@@ -230,28 +244,7 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 
 #[test]
 fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
-    let out = std::env::temp_dir().join(format!("dccsim-mix-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bau_day.toml");
-    let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--quiet",
-            "--threads",
-            "2",
-        ])
-        .args([
-            "--set",
-            "fleet.meters=200000",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let s = summary_of("bau_day", "mix", &["fleet.meters=200000"]);
     let mix = s["traffic_per_meter_day"].as_object().unwrap();
     assert_eq!(mix.len(), 8);
     for (family, v) in mix {
@@ -268,33 +261,17 @@ fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     // The published totals: ~1.7 requests and ~3.6 alerts per meter-day [S3].
     assert!((mix["requests_total"]["rate"].as_f64().unwrap() - 1.7).abs() < 0.1);
     assert!((mix["alert"]["rate"].as_f64().unwrap() - 3.6).abs() < 0.2);
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
 fn critical_requests_make_the_pre_command_round_trip_to_their_user() {
-    let run_with = |sign_ms: &str| -> serde_json::Value {
-        let out = std::env::temp_dir().join(format!("dccsim-rt-{sign_ms}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
-        let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bau_small.toml");
-        let o = Command::new(env!("CARGO_BIN_EXE_dccsim"))
-            .args([
-                "run",
-                scenario.to_str().unwrap(),
-                "--quiet",
-                "--threads",
-                "2",
-            ])
-            .args(["--set", "crypto.mode=\"modeled\""])
-            .args(["--set", &format!("parameters.user_link.sign_ms={sign_ms}")])
-            .args(["--out", out.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let s = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-            .unwrap();
-        let _ = std::fs::remove_dir_all(&out);
-        s
+    let run_with = |sign_ms: &str| {
+        let set = format!("parameters.user_link.sign_ms={sign_ms}");
+        summary_of(
+            "bau_small",
+            &format!("rt{sign_ms}"),
+            &["crypto.mode=\"modeled\"", &set],
+        )
     };
     let (fast, slow) = (run_with("150"), run_with("20150"));
     let p50 = |s: &serde_json::Value, k: &str| s["requests"][k]["latency_ms_p50"].as_f64().unwrap();
