@@ -536,7 +536,8 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
         },
     )
     .unwrap();
-    let body = Body::credential_update(AnchorSlot::Supplier as u8, cert.into()).unwrap();
+    let cert: std::sync::Arc<[u8]> = cert.into();
+    let body = Body::credential_update(AnchorSlot::Supplier as u8, cert.clone()).unwrap();
     // The network operator cannot replace the supplier's anchor.
     let cmd = build_command(
         MessageKind::UpdateSecurityCredentials,
@@ -570,6 +571,10 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
             .executed,
         Executed::CredentialUpdated(AnchorSlot::Supplier)
     );
+    // The cell now holds the new supplier's X.509 certificate.
+    let cell = w.device.anchors[AnchorSlot::Supplier as usize];
+    assert_eq!(cell.owner, new_supplier);
+    assert_eq!(w.keys.cert(cell.key).as_deref(), Some(&cert[..]));
     // The old supplier's key no longer works; the new one does.
     let old = build_command(
         MessageKind::DisableSupply,

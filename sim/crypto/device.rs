@@ -277,9 +277,15 @@ impl DeviceSecurity {
         self.check_firmware(kind, &body, keys)?;
         let new_anchor = match &body {
             Body::CredentialUpdate {
-                slot, owner, key, ..
+                slot,
+                owner,
+                key,
+                cert,
             } => {
-                let fp = keys.intern(key).ok_or(Reject::BadCredentialUpdate)?;
+                // The cell now holds the certificate (by its key's fingerprint).
+                let fp = keys
+                    .intern_cert(key, cert)
+                    .ok_or(Reject::BadCredentialUpdate)?;
                 Some((
                     AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?,
                     Anchor {

@@ -5,6 +5,10 @@
 //! supplier keys, and each key's verifier (with its precomputed table) exists
 //! once here. Fingerprints depend only on key bytes, so the registry's
 //! contents do not depend on the order threads add keys in.
+//!
+//! A trust-anchor cell on a GBCS device holds an X.509 certificate; here the
+//! registry keeps the certificate (DER) that installed each fingerprint, so
+//! a cell's fingerprint resolves to its certificate as well as its key.
 
 use super::ecdsa::VerifyKey;
 use sha2::{Digest, Sha256};
@@ -24,6 +28,7 @@ pub fn fingerprint(sec1: &[u8]) -> KeyFp {
 #[derive(Default)]
 pub struct KeyRegistry {
     keys: RwLock<BTreeMap<KeyFp, Arc<VerifyKey>>>,
+    certs: RwLock<BTreeMap<KeyFp, Arc<[u8]>>>,
 }
 
 impl std::fmt::Debug for KeyRegistry {
@@ -55,6 +60,25 @@ impl KeyRegistry {
             .entry(fp)
             .or_insert_with(|| Arc::new(vk));
         Some(fp)
+    }
+
+    /// Adds a certificate's key (`sec1`, read from `cert`) and keeps the
+    /// certificate behind its fingerprint; returns the fingerprint.
+    pub fn intern_cert(&self, sec1: &[u8], cert: &Arc<[u8]>) -> Option<KeyFp> {
+        let fp = self.intern(sec1)?;
+        if !self.certs.read().expect("registry lock").contains_key(&fp) {
+            self.certs
+                .write()
+                .expect("registry lock")
+                .entry(fp)
+                .or_insert_with(|| cert.clone());
+        }
+        Some(fp)
+    }
+
+    /// The certificate behind a fingerprint, if one installed it.
+    pub fn cert(&self, fp: KeyFp) -> Option<Arc<[u8]>> {
+        self.certs.read().expect("registry lock").get(&fp).cloned()
     }
 
     /// The verifier for a fingerprint.

@@ -49,8 +49,15 @@ fn build(
 ) -> (Arc<World>, Simulation<SystemShard>) {
     let world = Arc::new(World::new(sc.clone(), seed));
     let keys = Arc::new(KeyRegistry::new());
-    let command_keys = world.user_command_keys.iter().flatten().map(|(k, _)| k);
-    for k in command_keys.chain([&world.recovery.0, &world.manufacturer]) {
+    // Users' command keys with the X.509 certificates the meters' supplier
+    // cells hold; the recovery and manufacturer keys (built into devices).
+    for (pair, certs) in world.user_command_keys.iter().zip(&world.command_certs) {
+        for ((k, _), cert) in pair.iter().zip(certs) {
+            keys.intern_cert(&k.public().to_uncompressed(), cert)
+                .expect("valid key");
+        }
+    }
+    for k in [&world.recovery.0, &world.manufacturer] {
         keys.intern(&k.public().to_uncompressed())
             .expect("valid key");
     }
