@@ -5,14 +5,11 @@
 //! key. "ds" is digital signing, "ka" key agreement; the EUI (EUI-64, the
 //! party's 64-bit identifier) is 16 hex digits.
 //!
-//! Certificates are parsed with RustCrypto's `x509-cert`; a certificate's
-//! subject organisational unit (OU) is its SMKI (Smart Metering Key
-//! Infrastructure) role code and its `x500UniqueIdentifier` the EUI.
-//! Validity dates are not checked (RTDS's expired in 2025).
+//! Certificates are parsed by [`super::x509::parse_certificate`] (RustCrypto's
+//! `x509-cert`). Validity dates are not checked (RTDS's expired in 2025).
 
 use super::curve::Affine;
-use der::asn1::BitStringRef;
-use der::{Decode, DecodePem, Encode};
+use super::x509::{parse_certificate, CertInfo};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use p256::Scalar;
 use std::collections::BTreeMap;
@@ -40,17 +37,6 @@ impl KeyUse {
     }
 }
 
-/// What a certificate says about its subject.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertInfo {
-    /// The subject OU (the SMKI role code, e.g. "02" supplier), if present.
-    pub role: Option<String>,
-    /// The subject's EUI from `x500UniqueIdentifier`, if present.
-    pub eui: Option<u64>,
-    /// The DER of the whole certificate.
-    pub der: Vec<u8>,
-}
-
 /// One key of one party.
 #[derive(Clone, Debug, Default)]
 pub struct KeyPair {
@@ -66,50 +52,6 @@ pub struct KeyPair {
 #[derive(Clone, Debug, Default)]
 pub struct Keystore {
     keys: BTreeMap<(u64, KeyUse), KeyPair>,
-}
-
-const OID_OU: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("2.5.4.11");
-const OID_UNIQUE_ID: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("2.5.4.45");
-
-/// Parses a PEM or DER X.509 certificate: its public key and subject fields.
-pub fn parse_certificate(bytes: &[u8]) -> Result<(Affine, CertInfo), String> {
-    let cert = if bytes.starts_with(b"-----") {
-        x509_cert::Certificate::from_pem(bytes).map_err(|e| format!("certificate: {e}"))?
-    } else {
-        x509_cert::Certificate::from_der(bytes).map_err(|e| format!("certificate: {e}"))?
-    };
-    let spki = &cert.tbs_certificate.subject_public_key_info;
-    let point = spki
-        .subject_public_key
-        .as_bytes()
-        .and_then(super::ecdsa::VerifyKey::from_sec1)
-        .map(|k| *k.point())
-        .ok_or("certificate: the key is not a P-256 point")?;
-    let mut info = CertInfo {
-        role: None,
-        eui: None,
-        der: cert.to_der().map_err(|e| e.to_string())?,
-    };
-    for rdn in cert.tbs_certificate.subject.0.iter() {
-        for atv in rdn.0.iter() {
-            if atv.oid == OID_OU {
-                info.role = der::asn1::PrintableStringRef::try_from(&atv.value)
-                    .map(|s| s.to_string())
-                    .or_else(|_| {
-                        der::asn1::Utf8StringRef::try_from(&atv.value).map(|s| s.to_string())
-                    })
-                    .ok();
-            } else if atv.oid == OID_UNIQUE_ID {
-                info.eui = BitStringRef::try_from(&atv.value)
-                    .ok()
-                    .and_then(|b| b.as_bytes().map(|x| x.to_vec()))
-                    .and_then(|x| <[u8; 8]>::try_from(x.as_slice()).ok())
-                    .map(u64::from_be_bytes);
-            }
-        }
-    }
-    Ok((point, info))
 }
 
 impl Keystore {

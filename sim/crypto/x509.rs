@@ -15,8 +15,8 @@
 
 use super::curve::Affine;
 use super::ecdsa::{hash_to_scalar, verify_oneoff, SigningKey};
-use der::asn1::{BitString, GeneralizedTime, ObjectIdentifier, OctetString, UtcTime};
-use der::{Any, Decode, Encode, Tag};
+use der::asn1::{BitString, BitStringRef, GeneralizedTime, ObjectIdentifier, OctetString, UtcTime};
+use der::{Any, Decode, DecodePem, Encode, Tag};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use x509_cert::attr::AttributeTypeAndValue;
@@ -234,6 +234,56 @@ pub fn issue(
     .to_der()
 }
 
+/// What a certificate says about its subject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// The subject OU (the SMKI role code, e.g. "02" supplier), if present.
+    pub role: Option<String>,
+    /// The subject's EUI from `x500UniqueIdentifier`, if present.
+    pub eui: Option<u64>,
+}
+
+/// Parses a PEM or DER X.509 certificate: its public key, and its subject's
+/// organisational unit (OU, the SMKI role code) and `x500UniqueIdentifier`
+/// (the EUI).
+pub fn parse_certificate(bytes: &[u8]) -> Result<(Affine, CertInfo), String> {
+    let cert = if bytes.starts_with(b"-----") {
+        x509_cert::Certificate::from_pem(bytes).map_err(|e| format!("certificate: {e}"))?
+    } else {
+        x509_cert::Certificate::from_der(bytes).map_err(|e| format!("certificate: {e}"))?
+    };
+    let spki = &cert.tbs_certificate.subject_public_key_info;
+    let point = spki
+        .subject_public_key
+        .as_bytes()
+        .and_then(super::ecdsa::VerifyKey::from_sec1)
+        .map(|k| *k.point())
+        .ok_or("certificate: the key is not a P-256 point")?;
+    let mut info = CertInfo {
+        role: None,
+        eui: None,
+    };
+    for rdn in cert.tbs_certificate.subject.0.iter() {
+        for atv in rdn.0.iter() {
+            if atv.oid == OID_OU {
+                info.role = der::asn1::PrintableStringRef::try_from(&atv.value)
+                    .map(|s| s.to_string())
+                    .or_else(|_| {
+                        der::asn1::Utf8StringRef::try_from(&atv.value).map(|s| s.to_string())
+                    })
+                    .ok();
+            } else if atv.oid == OID_UNIQUE_ID {
+                info.eui = BitStringRef::try_from(&atv.value)
+                    .ok()
+                    .and_then(|b| b.as_bytes().map(|x| x.to_vec()))
+                    .and_then(|x| <[u8; 8]>::try_from(x.as_slice()).ok())
+                    .map(u64::from_be_bytes);
+            }
+        }
+    }
+    Ok((point, info))
+}
+
 /// Whether `der`'s signature verifies under `issuer` (the CA's public key).
 pub fn signed_by(der: &[u8], issuer: &Affine) -> bool {
     let Ok(cert) = Certificate::from_der(der) else {
@@ -270,7 +320,6 @@ pub fn device_eui(der: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::crypto::keys::{derive_key, KeyRole};
-    use crate::crypto::keystore::parse_certificate;
 
     #[test]
     fn organisation_and_device_certificates_round_trip() {

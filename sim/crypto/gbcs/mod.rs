@@ -243,7 +243,7 @@ impl Body {
     /// `slot`; `None` if `cert` is not an organisation certificate with an
     /// EUI and a P-256 key.
     pub fn credential_update(slot: u8, cert: std::sync::Arc<[u8]>) -> Option<Body> {
-        let (key, info) = crate::crypto::keystore::parse_certificate(&cert).ok()?;
+        let (key, info) = crate::crypto::x509::parse_certificate(&cert).ok()?;
         Some(Body::CredentialUpdate {
             slot,
             owner: info.eui?,
