@@ -23,31 +23,6 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The GBCS use-case name of a kind on a fuel (file names).
-pub fn use_case(kind: MessageKind, fuel: Fuel) -> &'static str {
-    use MessageKind::*;
-    let gas = fuel == Fuel::Gas;
-    match kind {
-        ReadInstantaneous if gas => "GCS13a",
-        ReadInstantaneous => "ECS17b",
-        ReadDailyLog if gas => "GCS16a",
-        ReadDailyLog => "ECS21a",
-        PrepaymentTopUp if gas => "CS01b",
-        PrepaymentTopUp => "CS01a",
-        UpdateTariff if gas => "GCS01a",
-        UpdateTariff => "ECS01a",
-        EnableSupply | ArmSupply if gas => "GCS39",
-        EnableSupply => "ECS42",
-        DisableSupply if gas => "GCS32",
-        DisableSupply => "ECS43",
-        ArmSupply => "ECS44",
-        UpdateSecurityCredentials => "CS02b",
-        UpdateFirmware => "FWDELIVERY",
-        ActivateFirmware => "CS06",
-        Alert => "ALERT",
-    }
-}
-
 /// What `gbcs sample` writes.
 #[derive(Default)]
 pub struct SampleSet {
@@ -105,7 +80,7 @@ pub fn samples(seed: Option<u64>) -> Result<SampleSet, String> {
             for (suffix, signer) in signers {
                 let name = format!(
                     "{}{suffix}{}",
-                    use_case(kind, fuel),
+                    kind.use_case(fuel),
                     if both {
                         format!("-{device}")
                     } else {
@@ -250,7 +225,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
                 &w.acb_secret(m),
             )
         };
-        let uc = use_case(kind, w.fuel(m));
+        let uc = kind.use_case(w.fuel(m));
         let name = if forged {
             format!("ATTACK-{tag}_{uc}_FORGED_COMMAND_GBCS.HEX")
         } else {

@@ -128,6 +128,32 @@ impl MessageKind {
         }
     }
 
+    /// The GBCS use-case name on a `fuel` meter (as in the module table;
+    /// RTDS's folder and file names).
+    pub fn use_case(&self, fuel: Fuel) -> &'static str {
+        use MessageKind::*;
+        let gas = fuel == Fuel::Gas;
+        match self {
+            ReadInstantaneous if gas => "GCS13a",
+            ReadInstantaneous => "ECS17b",
+            ReadDailyLog if gas => "GCS16a",
+            ReadDailyLog => "ECS21a",
+            PrepaymentTopUp if gas => "CS01b",
+            PrepaymentTopUp => "CS01a",
+            UpdateTariff if gas => "GCS01a",
+            UpdateTariff => "ECS01a",
+            ArmSupply if gas => "GCS39",
+            EnableSupply => "ECS42",
+            DisableSupply if gas => "GCS32",
+            DisableSupply => "ECS43",
+            ArmSupply => "ECS44",
+            UpdateSecurityCredentials => "CS02b",
+            UpdateFirmware => "FWDELIVERY",
+            ActivateFirmware => "CS06",
+            Alert => "ALERT",
+        }
+    }
+
     /// The command kind a `fuel` device reads from message code `code`
     /// (a gas arm is [`MessageKind::ArmSupply`]; alerts are not commands).
     pub fn from_code(code: u16, fuel: Fuel) -> Option<MessageKind> {
