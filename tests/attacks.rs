@@ -273,12 +273,7 @@ fn the_compromised_supplier_is_drawn_from_the_governance_weights() {
             l.scenario.scenario.seed,
         );
         *victims
-            .entry(
-                w.attack
-                    .unwrap()
-                    .victim()
-                    .expect("a disconnect has a victim"),
-            )
+            .entry(w.attacks[0].victim().expect("a disconnect has a victim"))
             .or_insert(0) += 1;
     }
     // Supplier 3 (deferred, not certified, two third parties) carries the
@@ -469,4 +464,69 @@ fn a_replayed_network_operator_command_is_refused() {
     assert!(sent > 0, "captured and replayed {sent}");
     assert_eq!(n(&s["attack"]["executed"]), 0);
     assert_eq!(refused(&s, "replay"), sent);
+}
+
+#[test]
+fn an_attacker_pacing_under_the_threshold_evades_anomaly_detection_not_customers() {
+    // The known weakness of threshold detection: 90% of the threshold per
+    // window, every window. The DSP never sees an anomaly; households
+    // calling their supplier about lost supply are what gives it away.
+    let s = run(
+        "mass_disconnect",
+        &["fleet.meters=10000", "attack.under_threshold=true"],
+    );
+    sound(&s);
+    let sent = n(&s["attack"]["sent"]);
+    // Threshold 100 per 300 s window: 0.3/s from 17:15 until containment.
+    assert!(sent > 300, "{sent} sent");
+    assert_eq!(n(&s["quarantined"]), 0);
+    assert_eq!(n(&s["security_events_logged"]["anomaly"]), 0);
+    assert!(n(&s["security_events_logged"]["customer_reports"]) >= 1);
+    let fast = run("mass_disconnect", &["fleet.meters=10000"]);
+    assert!(n(&fast["quarantined"]) > 0);
+    assert!(n(&fast["security_events_logged"]["anomaly"]) > 0);
+    let (slow_t, fast_t) = (
+        s["time_to_detect_s"].as_f64().expect("customers report it"),
+        fast["time_to_detect_s"].as_f64().unwrap(),
+    );
+    assert!(slow_t > fast_t, "paced {slow_t} s, fast {fast_t} s");
+}
+
+#[test]
+fn several_attacks_in_one_run_an_alert_storm_as_cover_for_two_disconnections() {
+    let s = run("storm_cover", &["fleet.meters=10000"]);
+    sound(&s);
+    let kinds: Vec<&str> = s["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["alert_storm", "disconnect", "disconnect"]);
+    assert_eq!(s["attacks"][2]["victim"], 1);
+    // The storm is triaged as operational, the disconnections executed
+    // until the fast one is detected.
+    assert!(n(&s["security_events_operational"]) >= 1);
+    assert!(n(&s["attack"]["executed"]) > 0);
+    assert!(!s["time_to_detect_s"].is_null());
+    assert!(s["meter_hours_off_by_attack"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn an_attack_of_several_is_named_by_its_index_in_errors_and_overrides() {
+    let load = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        dccsim::workflow::scenario::load(Some(&scenario("storm_cover")), &sets, None)
+    };
+    let e = load(&["attacks[1].victim=9"]).unwrap_err().to_string();
+    assert!(e.contains("attacks[1].victim"), "{e}");
+    let e = load(&["attacks[5].victim=1"]).unwrap_err().to_string();
+    assert!(e.contains("has 2 entries"), "{e}");
+    let l = load(&["attacks[0].rate_per_s=7"]).unwrap();
+    let sys = l.scenario.system().unwrap();
+    assert_eq!(sys.attacks.len(), 2);
+    match &sys.attacks[0] {
+        dccsim::models::system::attack::AttackSpec::Disconnect(a) => assert_eq!(a.rate_per_s, 7.0),
+        other => panic!("{other:?}"),
+    }
 }

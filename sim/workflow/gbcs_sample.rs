@@ -201,8 +201,8 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
         ),
     ];
     for (tag, toml, wan, forged) in kinds {
-        w.attack = Some(attack(toml));
-        let h = Holdings::of(w).expect("an attack is set");
+        w.attacks = vec![attack(toml)];
+        let h = Holdings::of(w, 0).expect("an attack is set");
         let kind = if tag == "firmware" {
             MessageKind::UpdateFirmware
         } else {
@@ -233,7 +233,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
         };
         out.messages.insert(name, bytes);
     }
-    w.attack = None;
+    w.attacks.clear();
     // A replay resends a genuine command's bytes unchanged; a flood is the
     // victim's genuine reads; an alert storm is genuine critical alerts.
     let s = w.supplier_of(m);

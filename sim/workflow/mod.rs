@@ -27,6 +27,22 @@ pub(crate) fn on_user(victim: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The run's attacks as one label, e.g. `alert_storm + disconnect on user
+/// 0` (from the summary's `attacks`, else its `attack`).
+pub(crate) fn attacks_label(s: &Value) -> String {
+    let one = |a: &Value| {
+        format!(
+            "{}{}",
+            a["kind"].as_str().unwrap_or("?"),
+            on_user(&a["victim"])
+        )
+    };
+    match s["attacks"].as_array() {
+        Some(list) if !list.is_empty() => list.iter().map(one).collect::<Vec<_>>().join(" + "),
+        _ => one(&s["attack"]),
+    }
+}
+
 /// Every numeric leaf of a JSON value as `(dotted.path, number)`, in key order.
 pub fn numeric_leaves(v: &Value) -> Vec<(String, f64)> {
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, f64)>) {

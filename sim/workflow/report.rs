@@ -1,6 +1,6 @@
 //! `dccsim report RESULTS`: a one-page Markdown report of a results folder.
 
-use crate::workflow::on_user;
+use crate::workflow::attacks_label;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -42,13 +42,12 @@ pub fn report(dir: &Path) -> Result<PathBuf, String> {
         let a = &s["attack"];
         r.push_str(&format!(
             "## Attack and response\n\n| figure | value |\n|---|---:|\n\
-             | attack | {}{} |\n| commands sent / executed | {} / {} |\n\
+             | attack | {} |\n| commands sent / executed | {} / {} |\n\
              | requests quarantined | {} |\n| meters off at most | {} |\n| MW off at most | {:.3} |\n\
              | time to detect | {} |\n| time to contain | {} |\n| time to restore 95% (meters; MW) | {}; {} |\n\
              | frequency min / max | {:.3} / {:.3} Hz |\n| LFDD triggered | {} |\n\
              | anchors replaced | {} |\n| checker violations | {} |\n| crypto ground-truth mismatches | {} |\n\n",
-            a["kind"].as_str().unwrap_or("?"),
-            on_user(&a["victim"]),
+            attacks_label(&s),
             a["sent"],
             a["executed"],
             s["quarantined"],

@@ -1,7 +1,7 @@
 //! `dccsim run`: a scenario from file to results folder.
 
 use crate::models::phold;
-use crate::workflow::on_user;
+use crate::workflow::attacks_label;
 use crate::workflow::results::ResultsDir;
 use crate::workflow::scenario::Loaded;
 use serde_json::json;
@@ -249,12 +249,11 @@ fn attack_lines(s: &serde_json::Value) -> String {
         None => "not within the run".to_string(),
     };
     format!(
-        "  attack {}{}: {} sent, {} executed; {} quarantined\n  \
+        "  attack {}: {} sent, {} executed; {} quarantined\n  \
          meters off at most {}, {:.2} MW; detected after {}, contained after {}, \
          95% restored after {} (of MW: {})\n  frequency {:.3}-{:.3} Hz, LFDD {}; anchors replaced {}; \
          checker violations {}\n",
-        a["kind"].as_str().unwrap_or("?"),
-        on_user(&a["victim"]),
+        attacks_label(s),
         a["sent"],
         a["executed"],
         s["quarantined"],

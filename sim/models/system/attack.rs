@@ -104,6 +104,15 @@ pub struct CommandAttack {
     /// How many of the victim's meters are targeted (0: all of them).
     #[serde(default)]
     pub targets: u32,
+    /// An adaptive attacker that knows the DSP's anomaly threshold for the
+    /// victim's commands of this kind and paces itself to 90% of it per
+    /// window (at most `rate_per_s`), to stay unseen.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub under_threshold: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `replay`: the victim's critical commands, recorded on the WAN before

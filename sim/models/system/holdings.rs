@@ -14,6 +14,8 @@ use crate::engine::EntityId;
 /// with its own key-agreement key where it lacks the victim's or the ACB's.
 pub struct Holdings<'a> {
     w: &'a World,
+    /// Which of the run's attacks (index into `World::attacks`).
+    index: usize,
     spec: &'a AttackSpec,
     victim: u32,
     user_access: bool,
@@ -22,9 +24,9 @@ pub struct Holdings<'a> {
 }
 
 impl<'a> Holdings<'a> {
-    /// The holdings of the scenario's attack (`None` without one).
-    pub fn of(w: &'a World) -> Option<Self> {
-        let spec = w.attack.as_ref()?;
+    /// The holdings of the run's attack `i` (`None` if there is no such attack).
+    pub fn of(w: &'a World, i: usize) -> Option<Self> {
+        let spec = w.attacks.get(i)?;
         let (user_access, command_key, acb_key) = match spec {
             AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => {
                 (a.user_access, a.command_key, a.acb_key)
@@ -34,6 +36,7 @@ impl<'a> Holdings<'a> {
         };
         Some(Holdings {
             w,
+            index: i,
             spec,
             victim: spec.victim().unwrap_or(0),
             user_access,
@@ -64,7 +67,7 @@ impl<'a> Holdings<'a> {
 
     /// When the attack starts, nanoseconds.
     pub fn start_ns(&self) -> u64 {
-        self.w.attack_start_ns().unwrap_or(0)
+        self.w.attack_start_ns(self.index)
     }
 
     /// How many meters user `u` addresses (public registration data).
@@ -75,6 +78,17 @@ impl<'a> Holdings<'a> {
     /// The `k`-th meter of user `u`.
     pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
         self.w.nth_meter_of(u, k)
+    }
+
+    /// The highest steady rate (per second) of user `u`'s requests of kind
+    /// `msg` the DSP's anomaly detection lets through (its threshold per
+    /// window over the window), or `None` when detection is off. An adaptive
+    /// attacker is assumed to know it (an insider, or one who probed it).
+    pub fn threshold_rate(&self, u: u32, msg: MessageKind) -> Option<f64> {
+        let a = &self.w.sc.parameters.anomaly;
+        let k = super::world::kind_index(msg);
+        a.enabled
+            .then(|| self.w.thresholds[u as usize][k] as f64 / a.window_s)
     }
 
     /// The DSP's entity (the DCC user gateway).

@@ -298,8 +298,9 @@ pub enum Msg {
     SignedPreCommand(Job),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
-    /// The attacker's (or a compromised party's) next action.
-    AttackTick,
+    /// The next action of the run's attack `i` (by the attacker, or by a
+    /// compromised or failing party).
+    AttackTick(u8),
 }
 
 /// What the DSP's parallel prepare pass computed for a job.

@@ -496,6 +496,10 @@ fn default_fraction() -> f64 {
     0.01
 }
 
+/// Most attacks one run may contain (their job ids share the attacker's
+/// 40-bit sequence space, 2^34 each).
+pub const MAX_ATTACKS: usize = 16;
+
 /// The system model's part of a scenario.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SystemScenario {
@@ -507,8 +511,13 @@ pub struct SystemScenario {
     pub crypto: CryptoSpec,
     /// Parameters (the chosen set with the scenario's overrides applied).
     pub parameters: Params,
-    /// The attack, if any.
+    /// The attack, if any (the `[attack]` table).
     pub attack: Option<super::attack::AttackSpec>,
+    /// Further attacks and faults in the same run (the `[[attacks]]`
+    /// tables), after `attack`: concurrent or in sequence, each with its
+    /// own start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<super::attack::AttackSpec>,
 }
 
 impl SystemScenario {
@@ -608,7 +617,23 @@ impl SystemScenario {
             a.check(users as u32, f.suppliers, self.run.start_h, self.run.end_h)
                 .map_err(|(k, m)| (format!("attack.{k}"), m))?;
         }
+        for (i, a) in self.attacks.iter().enumerate() {
+            a.check(users as u32, f.suppliers, self.run.start_h, self.run.end_h)
+                .map_err(|(k, m)| (format!("attacks[{i}].{k}"), m))?;
+        }
+        let n = self.all_attacks().count();
+        if n > MAX_ATTACKS {
+            return Err((
+                "attacks".into(),
+                format!("at most {MAX_ATTACKS} attacks in one run (with `attack`), got {n}"),
+            ));
+        }
         Ok(())
+    }
+
+    /// Every attack of the run: `attack`, then each of `attacks`.
+    pub fn all_attacks(&self) -> impl Iterator<Item = &super::attack::AttackSpec> {
+        self.attack.iter().chain(&self.attacks)
     }
 
     /// Bytes of memory the run needs, estimated before it starts: per-meter

@@ -118,9 +118,10 @@ impl ShardModel for SystemShard {
                 .as_mut()
                 .expect(OWNED)
                 .signed_pre_command(w, job, env),
-            Msg::AttackTick if me == w.attacker => {
-                let h = Holdings::of(w).expect("attack ticks exist only with an attack");
-                self.attacker.as_mut().expect(OWNED).tick(&h, me, env)
+            Msg::AttackTick(i) if me == w.attacker => {
+                let h =
+                    Holdings::of(w, i as usize).expect("attack ticks exist only with an attack");
+                self.attacker.as_mut().expect(OWNED).tick(&h, i, me, env)
             }
             // Everything else is for a CSP.
             msg => self.csp[csp(me)].as_mut().expect(OWNED).handle(w, msg, env),

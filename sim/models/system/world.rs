@@ -151,8 +151,9 @@ pub struct World {
     /// Tables of each supplier's prepayment key-agreement public key (top-up
     /// tokens); empty when no cryptography runs.
     pub prepayment_tables: Vec<FixedBaseTable>,
-    /// The attack, with its victim and start resolved.
-    pub attack: Option<AttackSpec>,
+    /// The run's attacks (`attack`, then `attacks`), each with its victim
+    /// and start resolved.
+    pub attacks: Vec<AttackSpec>,
     /// Anomaly thresholds per user per message code index (see [`kind_index`]).
     pub thresholds: Vec<[u32; KINDS]>,
     /// Expected critical alerts per SOC (security operations centre) window.
@@ -255,7 +256,7 @@ impl World {
             KeyRole::UserPrepaymentKeyAgreement,
             suppliers,
         );
-        let attack = resolve_attack(&sc, seed);
+        let attacks = resolve_attacks(&sc, seed);
         let manufacturer = derive_key(seed, KeyRole::Manufacturer, MANUFACTURER as u64);
         let attacker_key = pair(derive_key(seed, KeyRole::UserCommandSigning, 0xA77A_C4E2));
         let firmware_bodies = make_firmware_bodies(&manufacturer, &attacker_key.0);
@@ -284,7 +285,7 @@ impl World {
             attacker_ka_table,
             user_ka_tables,
             prepayment_tables,
-            attack,
+            attacks,
             thresholds: Vec::new(),
             expected_critical_alerts: 0.0,
             entities: users + 6 + meters,
@@ -311,11 +312,18 @@ impl World {
         w
     }
 
-    /// When the attack starts, simulated nanoseconds.
-    pub fn attack_start_ns(&self) -> Option<u64> {
-        self.attack.as_ref().map(|a| {
-            crate::engine::time::secs_to_ns((a.start_h() * 3600.0 - self.clock0_s).max(0.0)).max(1)
-        })
+    /// When attack `i` starts, simulated nanoseconds.
+    pub fn attack_start_ns(&self, i: usize) -> u64 {
+        let a = &self.attacks[i];
+        crate::engine::time::secs_to_ns((a.start_h() * 3600.0 - self.clock0_s).max(0.0)).max(1)
+    }
+
+    /// When the first of the run's attacks starts (`None` without one):
+    /// the origin of the summary's times to detect, contain and restore.
+    pub fn first_attack_start_ns(&self) -> Option<u64> {
+        (0..self.attacks.len())
+            .map(|i| self.attack_start_ns(i))
+            .min()
     }
 
     /// The largest request rate (per second) of each message kind user `u` sends normally.
@@ -501,14 +509,22 @@ impl World {
         }
     }
 
-    /// The `[start, end)` of the scenario's attack or fault of `kind`, nanoseconds.
-    pub fn attack_window(&self, kind: super::attack::AttackKind) -> Option<(u64, u64)> {
-        let a = self.attack.as_ref().filter(|a| a.kind() == kind)?;
-        let start = self.attack_start_ns()?;
-        Some((
-            start,
-            start + crate::engine::time::secs_to_ns(a.duration_s()?),
-        ))
+    /// The attacks and faults of `kind` under way at `now`, each with the
+    /// end of its `[start, end)` window (nanoseconds), in scenario order.
+    pub fn active_attacks(
+        &self,
+        kind: super::attack::AttackKind,
+        now: u64,
+    ) -> impl Iterator<Item = (&AttackSpec, u64)> {
+        self.attacks
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| a.kind() == kind)
+            .filter_map(move |(i, a)| {
+                let start = self.attack_start_ns(i);
+                let end = start + crate::engine::time::secs_to_ns(a.duration_s()?);
+                (now >= start && now < end).then_some((a, end))
+            })
     }
 
     /// The GBCS message kind a request to a `fuel` meter becomes. Gas
@@ -572,32 +588,44 @@ fn make_firmware_bodies(manufacturer: &SigningKey, attacker: &SigningKey) -> [Bo
     [body(manufacturer), body(attacker)]
 }
 
-/// The scenario's attack with its victim and start resolved: a
-/// governance-weighted draw when `draw_victim` is set.
-fn resolve_attack(sc: &SystemScenario, seed: u64) -> Option<AttackSpec> {
+/// The scenario's attacks with their victims and starts resolved: a
+/// governance-weighted draw for each with `draw_victim` set (the first
+/// attack's draw is a function of the seed alone; attack `i > 0` mixes in
+/// `i`, so adding attacks does not move the first one).
+fn resolve_attacks(sc: &SystemScenario, seed: u64) -> Vec<AttackSpec> {
     let suppliers = sc.fleet.suppliers;
-    sc.attack.clone().map(|mut spec| {
-        let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
-            return spec;
-        };
-        if a.draw_victim {
-            let f = &sc.fleet;
-            let g = &sc.parameters.governance;
-            let weights: Vec<f64> = (0..suppliers as usize)
-                .map(|u| {
-                    risk_weight(
-                        g,
-                        f.assurance.get(u).copied().unwrap_or(Assurance::Approved),
-                        f.iso27001_certified.get(u).copied().unwrap_or(true),
-                        f.third_party_connections.get(u).copied().unwrap_or(0),
-                    )
-                })
-                .collect();
-            let bits = hash_parts(&[seed, 0x6F76_6572_6E61_6E63]);
-            a.victim = draw_weighted(&weights, bits) as u32;
-            let b2 = hash_parts(&[seed, 0x7374_6172_7421]);
-            a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
+    let salt = |i: usize, tag: u64| {
+        if i == 0 {
+            hash_parts(&[seed, tag])
+        } else {
+            hash_parts(&[seed, tag, i as u64])
         }
-        spec
-    })
+    };
+    sc.all_attacks()
+        .enumerate()
+        .map(|(i, spec)| {
+            let mut spec = spec.clone();
+            let (AttackSpec::Disconnect(a) | AttackSpec::Firmware(a)) = &mut spec else {
+                return spec;
+            };
+            if a.draw_victim {
+                let f = &sc.fleet;
+                let g = &sc.parameters.governance;
+                let weights: Vec<f64> = (0..suppliers as usize)
+                    .map(|u| {
+                        risk_weight(
+                            g,
+                            f.assurance.get(u).copied().unwrap_or(Assurance::Approved),
+                            f.iso27001_certified.get(u).copied().unwrap_or(true),
+                            f.third_party_connections.get(u).copied().unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                a.victim = draw_weighted(&weights, salt(i, 0x6F76_6572_6E61_6E63)) as u32;
+                let b2 = salt(i, 0x7374_6172_7421);
+                a.start_h += crate::engine::rng::open01(b2) * a.start_spread_h;
+            }
+            spec
+        })
+        .collect()
 }

@@ -36,6 +36,9 @@ pub struct Scenario {
     pub parameters: Option<toml::Table>,
     /// The attack (system model), if any.
     pub attack: Option<crate::models::system::attack::AttackSpec>,
+    /// Further attacks and faults in the same run (system model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<crate::models::system::attack::AttackSpec>,
 }
 
 impl Scenario {
@@ -90,6 +93,7 @@ impl Scenario {
             }),
             parameters,
             attack: self.attack.clone(),
+            attacks: self.attacks.clone(),
         };
         sc.check()?;
         Ok(sc)
@@ -357,6 +361,23 @@ fn apply_set(table: &mut toml::Table, s: &str) -> Result<(), String> {
     let parts: Vec<&str> = path.split('.').collect();
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
+        // `name[i]`: the i-th table of an array of tables (`[[name]]`).
+        if let Some((name, i)) = p.strip_suffix(']').and_then(|q| q.split_once('[')) {
+            let i: usize = i
+                .parse()
+                .map_err(|_| format!("bad index in `{p}`: expected name[N]"))?;
+            let list = cur
+                .get_mut(name)
+                .and_then(toml::Value::as_array_mut)
+                .ok_or_else(|| format!("`{name}` is not an array of tables in the scenario"))?;
+            let n = list.len();
+            cur = list
+                .get_mut(i)
+                .ok_or_else(|| format!("`{p}`: `{name}` has {n} entries (0..{n})"))?
+                .as_table_mut()
+                .ok_or_else(|| format!("`{p}` is a value, not a table"))?;
+            continue;
+        }
         let entry = cur
             .entry(p.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -25,15 +25,15 @@ use crate::models::system::world::ReqKind;
 /// The attacker's progress and figures.
 #[derive(Default)]
 pub struct Attacker {
-    /// Commands (or requests) sent so far.
-    sent: u64,
+    /// Commands (or requests) sent so far, per attack of the run.
+    sent: Vec<u64>,
     /// Figures of its requests that came back.
     stats: KindStats,
 }
 
 impl Attacker {
-    /// The attacker's next action, at entity `me`.
-    pub fn tick(&mut self, h: &Holdings<'_>, me: EntityId, env: &mut Env<'_, '_>) {
+    /// The next action of the run's attack `i`, at entity `me`.
+    pub fn tick(&mut self, h: &Holdings<'_>, i: u8, me: EntityId, env: &mut Env<'_, '_>) {
         let now = env.now();
         // What this kind sends, to whom, how many and until when.
         let (msg, v, targets, rate_per_s, path, end_ns) = match h.spec() {
@@ -49,7 +49,11 @@ impl Attacker {
                 } else {
                     a.targets.min(all)
                 };
-                (msg, a.victim, targets, a.rate_per_s, a.path, None)
+                let rate = match h.threshold_rate(a.victim, msg) {
+                    Some(limit) if a.under_threshold => a.rate_per_s.min(0.9 * limit).max(1e-3),
+                    _ => a.rate_per_s,
+                };
+                (msg, a.victim, targets, rate, a.path, None)
             }
             AttackSpec::Flood(a) => {
                 let end = h.start_ns() + secs_to_ns(a.duration_s);
@@ -58,11 +62,14 @@ impl Attacker {
             }
             _ => return,
         };
-        let k = self.sent;
+        if self.sent.len() <= i as usize {
+            self.sent.resize(i as usize + 1, 0);
+        }
+        let k = self.sent[i as usize];
         if k >= targets as u64 || end_ns.is_some_and(|end| now.0 >= end) {
             return;
         }
-        self.sent += 1;
+        self.sent[i as usize] += 1;
         let meter = if end_ns.is_some() {
             // A flood picks meters at random (of the victim's, if it has any).
             let pick = env.rng.bits();
@@ -74,7 +81,8 @@ impl Attacker {
         } else {
             h.nth_meter_of(v, k as u32)
         };
-        let id = job_id(IdClass::Request(ReqKind::Attack), me, k);
+        // Each attack has its own 2^34 sequence numbers.
+        let id = job_id(IdClass::Request(ReqKind::Attack), me, (i as u64) << 34 | k);
         let mut job = Job::new(
             id,
             ReqKind::Attack,
@@ -105,7 +113,7 @@ impl Attacker {
             let d = env.rng.dsp_to_csp_ns(p);
             env.send(h.csp_of_meter(meter), d, Msg::Downlink(job));
         }
-        env.send_self(((1e9 / rate_per_s) as u64).max(1), Msg::AttackTick);
+        env.send_self(((1e9 / rate_per_s) as u64).max(1), Msg::AttackTick(i));
     }
 
     /// One of its requests came back.

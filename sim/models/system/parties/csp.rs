@@ -29,8 +29,9 @@ pub struct Csp {
     series: Series,
     /// Alerts raised so far (their ids' sequence numbers).
     alert_seq: u64,
-    /// A replaying attacker's recordings on this region's WAN.
-    tap: WanTap,
+    /// Replaying attackers' recordings on this region's WAN, per attack
+    /// of the run (empty for attacks of other kinds).
+    taps: Vec<WanTap>,
 }
 
 /// What the run's results take from a CSP.
@@ -51,7 +52,7 @@ impl Csp {
             airtime: Station::new(w.sc.parameters.csp.region(region).concurrent),
             series: Series::default(),
             alert_seq: 0,
-            tap: WanTap::default(),
+            taps: w.attacks.iter().map(|_| WanTap::default()).collect(),
         }
     }
 
@@ -67,7 +68,7 @@ impl Csp {
             Msg::AirtimeDone(job) => self.airtime_done(w, job, env),
             Msg::Uplink(job) => self.uplink(w, job, env),
             Msg::AlertTick => self.alert_tick(w, env),
-            Msg::AttackTick => self.attack_tick(w, env),
+            Msg::AttackTick(i) => self.attack_tick(w, i as usize, env),
             other => unreachable!("not a message for a CSP: {other:?}"),
         }
     }
@@ -76,8 +77,10 @@ impl Csp {
     /// again after a timeout).
     fn transmit(&mut self, w: &World, job: Job, came: Came, env: &mut Env<'_, '_>) {
         let now = env.now();
-        if let (Some(AttackSpec::Replay(a)), Some(start)) = (&w.attack, w.attack_start_ns()) {
-            self.tap.observe(a, w.suppliers, start, &job, now);
+        for (i, (a, tap)) in w.attacks.iter().zip(&mut self.taps).enumerate() {
+            if let AttackSpec::Replay(a) = a {
+                tap.observe(a, w.suppliers, w.attack_start_ns(i), &job, now);
+            }
         }
         let air = airtime_ns(w, &job);
         let started = self.airtime.arrive(now, job);
@@ -89,14 +92,15 @@ impl Csp {
 
     /// A compromised CSP's drop probability and mean extra delay (ns) now.
     fn tamper(&self, w: &World, now: SimTime) -> (f64, f64) {
-        match (w.attack_window(AttackKind::CspTamper), &w.attack) {
-            (Some((s, e)), Some(AttackSpec::CspTamper(a)))
-                if a.region as usize == self.region && now.0 >= s && now.0 < e =>
-            {
-                (a.drop_share, a.delay_mean_s * 1e9)
-            }
-            _ => (0.0, 0.0),
-        }
+        // The first tampering under way in this region decides.
+        w.active_attacks(AttackKind::CspTamper, now.0)
+            .find_map(|(a, _)| match a {
+                AttackSpec::CspTamper(a) if a.region as usize == self.region => {
+                    Some((a.drop_share, a.delay_mean_s * 1e9))
+                }
+                _ => None,
+            })
+            .unwrap_or((0.0, 0.0))
     }
 
     /// A transmission ended: lost (retry or time out) or on its way to the meter.
@@ -240,10 +244,10 @@ impl Csp {
 
     /// The scenario's action in this region now: a replaying attacker sends
     /// what it recorded; a regional power cut makes meters raise alerts.
-    fn attack_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
-        match &w.attack {
-            Some(AttackSpec::Replay(a)) => self.tap.replay(a, w.attacker, env),
-            Some(AttackSpec::AlertStorm(a)) => {
+    fn attack_tick(&mut self, w: &World, i: usize, env: &mut Env<'_, '_>) {
+        match &w.attacks[i] {
+            AttackSpec::Replay(a) => self.taps[i].replay(a, w.attacker, env),
+            AttackSpec::AlertStorm(a) => {
                 let r = self.region;
                 let (lo, hi) = (w.region_bounds[r], w.region_bounds[r + 1]);
                 let n = ((hi - lo) as f64 * a.storm_share).round() as u64;

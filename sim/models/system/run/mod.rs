@@ -85,21 +85,22 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     for r in 0..3 {
         sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
     }
-    let (Some(a), Some(t)) = (&world.attack, world.attack_start_ns().map(SimTime)) else {
-        return;
-    };
-    match a {
-        AttackSpec::Disconnect(_) | AttackSpec::Firmware(_) | AttackSpec::Flood(_) => {
-            sim.schedule(world.attacker, t, Msg::AttackTick)
-        }
-        AttackSpec::Replay(_) => {
-            for r in 0..3 {
-                sim.schedule(world.csp0 + r, t, Msg::AttackTick);
+    for (i, a) in world.attacks.iter().enumerate() {
+        let t = SimTime(world.attack_start_ns(i));
+        let tick = Msg::AttackTick(i as u8);
+        match a {
+            AttackSpec::Disconnect(_) | AttackSpec::Firmware(_) | AttackSpec::Flood(_) => {
+                sim.schedule(world.attacker, t, tick)
             }
+            AttackSpec::Replay(_) => {
+                for r in 0..3 {
+                    sim.schedule(world.csp0 + r, t, tick.clone());
+                }
+            }
+            AttackSpec::AlertStorm(s) => sim.schedule(world.csp0 + s.region, t, tick),
+            // Faults the CSP and the DSP read from the world as they work.
+            AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) => {}
         }
-        AttackSpec::AlertStorm(s) => sim.schedule(world.csp0 + s.region, t, Msg::AttackTick),
-        // Faults the CSP and the DSP read from the world as they work.
-        AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) => {}
     }
 }
 

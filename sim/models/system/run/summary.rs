@@ -6,6 +6,7 @@ use super::gather::ShardTotals;
 use super::grid::GridSeries;
 use crate::crypto::device::Reject;
 use crate::engine::RunReport;
+use crate::models::system::attack::AttackKind;
 use crate::models::system::checker::CheckerReport;
 use crate::models::system::msg::{Outcome, SecurityEvent};
 use crate::models::system::stats::Hop;
@@ -136,12 +137,14 @@ fn requests(t: &ShardTotals, rows: &Rows) -> (Map<String, Value>, Vec<(String, S
 /// meters, relative to the attack's start.
 fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> Value) -> Value {
     let mut cum = 0i64;
-    let target = world
-        .attack
-        .as_ref()
-        .and_then(|a| a.victim())
-        .map(|v| world.meters_of(v))
-        .unwrap_or(0) as f64;
+    // Every victim of a firmware attack is a target of the fix.
+    let target: f64 = world
+        .attacks
+        .iter()
+        .filter(|a| a.kind() == AttackKind::Firmware)
+        .filter_map(|a| a.victim())
+        .map(|v| world.meters_of(v) as f64)
+        .sum();
     let mut marks = Map::new();
     for q in [0.5, 0.95, 0.99] {
         marks.insert(format!("p{}", (q * 100.0) as u32), Value::Null);
@@ -156,6 +159,17 @@ fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> V
         }
     }
     Value::Object(marks)
+}
+
+/// When every victim of the run's attacks was contained (`None` while any
+/// was not, or without a victim): the last containment.
+fn contained_at(world: &World, t: &ShardTotals) -> Option<u64> {
+    let at = t.contained_at_ns.as_ref()?;
+    let mut last = None;
+    for v in world.attacks.iter().filter_map(|a| a.victim()) {
+        last = last.max(Some(at[v as usize]?));
+    }
+    last
 }
 
 /// The peak of meters off because of the attack, and when 95% of them were back.
@@ -227,7 +241,7 @@ pub(super) fn write(
             json!({"utilisation": st.utilisation, "queue_len_max": st.queue_len_max}),
         );
     }
-    let start_s = world.attack_start_ns().map(|t| t as f64 / 1e9);
+    let start_s = world.first_attack_start_ns().map(|t| t as f64 / 1e9);
     let rel = |t: Option<u64>| -> Value {
         match (t, start_s) {
             (Some(t), Some(s)) => json!(t as f64 / 1e9 - s),
@@ -249,8 +263,7 @@ pub(super) fn write(
             "mean": if l.count() > 0 { l.mean_ms() / 1e3 } else { 0.0 },
         })
     });
-    let victim = world.attack.as_ref().and_then(|a| a.victim());
-    let contain = victim.and_then(|v| t.contained_at_ns.as_ref()?[v as usize]);
+    let contain = contained_at(world, t);
     let (peak, restored_95) = restore_95(&g.attack_off);
     let (_, restored_95_mw) = restore_95_f64(&g.mw_off);
     let checker_json = checker
@@ -271,13 +284,22 @@ pub(super) fn write(
         "crypto_checked": t.crypto.checked,
         "crypto_decided_by_ground_truth": t.crypto.by_ground_truth,
         "crypto_ground_truth_mismatches": t.crypto.ground_truth_mismatches,
-        "attack": world.attack.as_ref().map(|a| json!({
+        "attack": world.attacks.first().map(|a| json!({
             "kind": a.kind(),
             "victim": a.victim(),
             "start_clock_s": start_s.map(|s| s + world.clock0_s),
             "sent": total(rows, Col::AttackSent),
             "executed": total(rows, Col::AttackExecuted),
         })),
+        "attacks": (0..world.attacks.len()).map(|i| {
+            let a = &world.attacks[i];
+            json!({
+                "kind": a.kind(),
+                "victim": a.victim(),
+                "start_clock_s": world.attack_start_ns(i) as f64 / 1e9 + world.clock0_s,
+            })
+        }).collect::<Vec<_>>(),
+        "meter_hours_off_by_attack": g.attack_off.iter().sum::<i64>() as f64 / 3600.0,
         "security_events_logged": logged_json,
         "security_incidents_unattributed": t.soc_unattributed(),
         "security_events_operational": operational,

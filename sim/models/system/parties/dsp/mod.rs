@@ -217,8 +217,9 @@ impl Dsp {
 
     /// When the DSP is down (its primary data centre lost), when it is back.
     fn down_until(w: &World, now: SimTime) -> Option<u64> {
-        let (s, e) = w.attack_window(AttackKind::DspOutage)?;
-        (now.0 >= s && now.0 < e).then_some(e)
+        w.active_attacks(AttackKind::DspOutage, now.0)
+            .map(|(_, end)| end)
+            .max()
     }
 
     /// A worker finished a job: a request goes on to its CSP (or, refused,
