@@ -12,6 +12,7 @@ pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod results;
+pub mod risk;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

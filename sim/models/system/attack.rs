@@ -309,6 +309,19 @@ impl AttackSpec {
         }
     }
 
+    /// Clock hour the attack starts, to move it (a risk study places each
+    /// compromise's attacks after the compromise).
+    pub fn start_h_mut(&mut self) -> &mut f64 {
+        match self {
+            AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => &mut a.start_h,
+            AttackSpec::Replay(a) => &mut a.start_h,
+            AttackSpec::CspTamper(a) => &mut a.start_h,
+            AttackSpec::Flood(a) => &mut a.start_h,
+            AttackSpec::AlertStorm(a) => &mut a.start_h,
+            AttackSpec::DspOutage(a) => &mut a.start_h,
+        }
+    }
+
     /// The user whose identity or commands the attack uses, for kinds that have one.
     pub fn victim(&self) -> Option<u32> {
         match self {

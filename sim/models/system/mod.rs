@@ -28,6 +28,7 @@ pub mod latency;
 pub mod msg;
 pub mod params;
 pub mod parties;
+pub mod risk;
 pub mod run;
 pub mod shard;
 pub mod station;

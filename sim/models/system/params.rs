@@ -22,6 +22,7 @@ pub struct Params {
     pub response: Response,
     pub grid: crate::grid::GridParams,
     pub governance: super::governance::Governance,
+    pub risk: super::risk::RiskRates,
 }
 
 /// Share of meters per CSP region.
@@ -218,6 +219,9 @@ impl Params {
         self.grid
             .check()
             .map_err(|(k, m)| (format!("grid.{k}"), m))?;
+        self.risk
+            .check()
+            .map_err(|(k, m)| (format!("risk.{k}"), m))?;
         Ok(())
     }
 

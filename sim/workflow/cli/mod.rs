@@ -13,10 +13,13 @@
 use crate::models::phold::PholdParams;
 use crate::workflow::run::{RunError, RunOptions};
 use crate::workflow::scenario;
+mod study;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use study::{AssessArgs, RiskArgs};
 
 /// Exit code for success.
 pub const EXIT_OK: i32 = 0;
@@ -54,6 +57,11 @@ enum Command {
     },
     /// Run a scenario over the cross product of varied values, with replications.
     Sweep(SweepArgs),
+    /// A governance risk study: compromises drawn from the organisations' posture over
+    /// simulated years, each incident simulated with the real model.
+    Risk(RiskArgs),
+    /// Assess a proposed change against a base by the same risk study (common random numbers).
+    Assess(AssessArgs),
     /// Compare two results folders' summaries side by side (printed, CSV and Markdown).
     Compare {
         /// Results folder A (the baseline).
@@ -259,6 +267,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
     match cli.command {
         Command::Run(a) => cmd_run(a),
         Command::Sweep(a) => cmd_sweep(a),
+        Command::Risk(a) => study::cmd_risk(a),
+        Command::Assess(a) => study::cmd_assess(a),
         Command::Compare { a, b, out } => cmd_compare(&a, &b, out),
         Command::Report { results } => cmd_report(&results),
         Command::Bench(BenchCommand::All { json, full }) => {

@@ -9,6 +9,8 @@
 //!   frequency per second, with the attack's start, detection, containment
 //!   and 95% restoration marked (from `timeline.csv` and `summary.json`).
 
+pub mod risk;
+
 use plotters::prelude::*;
 use serde_json::Value;
 use std::path::Path;
@@ -122,9 +124,12 @@ pub fn plot_all(dir: &Path) -> Result<Vec<String>, PlotError> {
     if dir.join("sweep.csv").exists() {
         out.extend(sweep(dir)?);
     }
+    if dir.join("years.csv").exists() && dir.join("tornado.csv").exists() {
+        out.extend(risk::plot_study(dir)?);
+    }
     if out.is_empty() {
         return Err(PlotError::Format(format!(
-            "{}: no system-model results to plot (summary.json with timeseries.csv, timeline.csv, or sweep.csv)",
+            "{}: no results to plot (summary.json with timeseries.csv, timeline.csv, sweep.csv, or a risk study's years.csv and tornado.csv)",
             dir.display()
         )));
     }

@@ -39,6 +39,9 @@ pub struct Scenario {
     /// Further attacks and faults in the same run (system model).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attacks: Vec<crate::models::system::attack::AttackSpec>,
+    /// The governance model of a risk study (`dccsim risk`, `dccsim assess`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::models::system::risk::RiskSpec>,
 }
 
 impl Scenario {
@@ -96,6 +99,11 @@ impl Scenario {
             attacks: self.attacks.clone(),
         };
         sc.check()?;
+        if let Some(r) = &self.risk {
+            let f = &sc.fleet;
+            r.check(f.suppliers + f.other_users, f.suppliers)
+                .map_err(|(k, m)| (format!("risk.{k}"), m))?;
+        }
         Ok(sc)
     }
 }

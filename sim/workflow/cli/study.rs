@@ -1,0 +1,112 @@
+//! `dccsim risk` and `dccsim assess`: the command-line side of a
+//! governance risk study (the study itself is `workflow::risk`).
+
+use super::{default_threads, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
+use crate::workflow::risk::{Request, RiskError};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub(super) struct StudyArgs {
+    /// Simulated years (default: the scenario's risk.years).
+    #[arg(long)]
+    years: Option<u32>,
+    /// Incident runs in parallel (each uses one engine thread). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Override a scenario value: path.to.key=value (repeatable; applied to every scenario).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct RiskArgs {
+    /// Scenario file (TOML) with a [risk] table.
+    scenario: PathBuf,
+    /// Output folder (default: results/risk-<scenario file name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct AssessArgs {
+    /// The base scenario (TOML, with a [risk] table).
+    base: PathBuf,
+    /// The proposed change (TOML, with a [risk] table); studied on the base's seed and settings.
+    proposed: PathBuf,
+    /// Output folder (default: results/assess-<base>-vs-<proposed>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+pub(super) fn cmd_risk(a: RiskArgs) -> i32 {
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("risk-{}", stem(&a.scenario))));
+    cmd_study(&a.study, &out, |req| {
+        crate::workflow::risk::risk(&a.scenario, req)
+    })
+}
+
+pub(super) fn cmd_assess(a: AssessArgs) -> i32 {
+    let out = a.out.unwrap_or_else(|| {
+        let name = format!("assess-{}-vs-{}", stem(&a.base), stem(&a.proposed));
+        PathBuf::from("results").join(name)
+    });
+    cmd_study(&a.study, &out, |req| {
+        crate::workflow::risk::assess_files(&a.base, &a.proposed, req)
+    })
+}
+
+/// A file's name without its extension.
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}
+
+/// Runs a risk study or an assessment and maps its outcome to an exit code.
+fn cmd_study(
+    a: &StudyArgs,
+    out: &Path,
+    f: impl FnOnce(&Request<'_>) -> Result<PathBuf, RiskError>,
+) -> i32 {
+    let threads = a.threads.unwrap_or_else(default_threads);
+    if threads == 0 || threads > 1024 {
+        eprintln!("error: --threads must be between 1 and 1024, got {threads}");
+        return EXIT_BAD_INPUT;
+    }
+    let req = Request {
+        sets: &a.sets,
+        years: a.years,
+        threads,
+        out,
+        quiet: a.quiet,
+    };
+    match f(&req) {
+        Ok(dir) => {
+            if !a.quiet {
+                println!("results: {}", dir.display());
+                if let Ok(r) = std::fs::read_to_string(dir.join("report.md")) {
+                    print!("{r}");
+                }
+            }
+            EXIT_OK
+        }
+        Err(RiskError::Input(e)) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
