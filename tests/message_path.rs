@@ -94,6 +94,7 @@ fn world() -> World {
         manufacturer: (7, fp(&manufacturer)),
         firmware_version: 1,
         staged_firmware: None,
+        flaw: None,
     };
     World {
         smki,

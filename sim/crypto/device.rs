@@ -73,6 +73,36 @@ pub struct DeviceSecurity {
     pub firmware_version: u64,
     /// Firmware delivered and checked, waiting for activation: version and image hash.
     pub staged_firmware: Option<(u64, [u8; 32])>,
+    /// A defect of the running firmware, if any: a check it skips.
+    pub flaw: Option<Flaw>,
+}
+
+/// The check a flawed firmware skips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlawCheck {
+    /// The ACB's MAC (a missing or wrong MAC is accepted).
+    Mac,
+    /// The anti-replay counter (a stale counter is accepted).
+    Counter,
+}
+
+/// A firmware defect: which check it skips, and for which commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flaw {
+    /// The check skipped.
+    pub check: FlawCheck,
+    /// Only supply commands (disable, enable, arm); else every critical command.
+    pub supply_only: bool,
+}
+
+impl Flaw {
+    /// Whether the flaw skips `check` for a command of `kind`.
+    pub fn skips(&self, check: FlawCheck, kind: MessageKind) -> bool {
+        use MessageKind::*;
+        self.check == check
+            && kind.is_critical()
+            && (!self.supply_only || matches!(kind, DisableSupply | EnableSupply | ArmSupply))
+    }
 }
 
 /// Why a device refused a command. Each reason is counted separately.
@@ -234,23 +264,26 @@ impl DeviceSecurity {
             return Err(Reject::NotACommand);
         }
         let kind = MessageKind::from_code(f.code, self.fuel).ok_or(Reject::NotACommand)?;
-        // 1. The ACB's MAC over the GSA.
-        let tag = f.mac.ok_or(Reject::BadMac)?;
-        let key = derive_mac_key(
-            acb_z,
-            f.originator,
-            f.recipient,
-            MacMode::Command,
-            f.counter,
-        );
-        if !gsa_mac_ok(&key, f.originator, f.gsa, tag) {
+        let flawed = |c| self.flaw.is_some_and(|fl| fl.skips(c, kind));
+        // 1. The ACB's MAC over the GSA (skipped by a flawed firmware).
+        let mac_ok = f.mac.is_some_and(|tag| {
+            let key = derive_mac_key(
+                acb_z,
+                f.originator,
+                f.recipient,
+                MacMode::Command,
+                f.counter,
+            );
+            gsa_mac_ok(&key, f.originator, f.gsa, tag)
+        });
+        if !mac_ok && !flawed(FlawCheck::Mac) {
             return Err(Reject::BadMac);
         }
-        // 2. Anti-replay.
-        if self
+        // 2. Anti-replay (skipped by a flawed firmware).
+        let stale = self
             .last_counter(f.originator)
-            .is_some_and(|last| f.counter <= last)
-        {
+            .is_some_and(|last| f.counter <= last);
+        if stale && !flawed(FlawCheck::Counter) {
             return Err(Reject::Replay);
         }
         let (body, named) = payload::parse_command(kind, f.content).ok_or(Reject::Malformed)?;
@@ -296,8 +329,10 @@ impl DeviceSecurity {
             }
             _ => None,
         };
-        // Every check passed: advance the counter, then act.
-        self.set_counter(f.originator, f.counter)?;
+        // Every check passed: advance the counter (never back), then act.
+        if !stale {
+            self.set_counter(f.originator, f.counter)?;
+        }
         let executed = self.execute(kind, &body, new_anchor)?;
         Ok(Accepted {
             executed,

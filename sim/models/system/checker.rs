@@ -15,10 +15,18 @@
 //! Commands executed without bytes (modeled or unsampled cryptography)
 //! cannot be checked for 1 and 2: they are counted as unverifiable, and
 //! their counters are still checked.
+//!
+//! A scenario's declared vulnerability is the one exception, and the
+//! checker knows it independently: a meter runs the flawed firmware from
+//! the start if the scenario says so, until the trace shows it executed a
+//! firmware activation (SR 11.3). A command that fails 2 (flaw `no_mac`)
+//! or 3 (flaw `stale_counter`) on a meter flawed at that moment, of a
+//! class the flaw covers, is counted as `exploited_flaw`, not as a
+//! violation; anywhere else it is a violation.
 
 use super::timeline::TraceRec;
 use super::world::{World, RECOVERY_ID};
-use crate::crypto::device::AnchorSlot;
+use crate::crypto::device::{AnchorSlot, Flaw, FlawCheck};
 use crate::crypto::ecdsa::hash_to_scalar;
 use crate::crypto::gbcs::{frame, payload, Body, Cra, MessageKind};
 use crate::crypto::keys::KeyRole;
@@ -39,6 +47,9 @@ pub struct CheckerReport {
     pub critical_unverifiable: u64,
     /// Violations of the invariant.
     pub violations: u64,
+    /// Commands that failed a check a declared flaw skips, on a meter
+    /// running the flawed firmware at the time (not violations).
+    pub exploited_flaw: u64,
     /// Up to ten violations, described.
     pub examples: Vec<String>,
 }
@@ -84,6 +95,7 @@ pub fn check(w: &World, mut trace: Vec<TraceRec>) -> CheckerReport {
         out.critical_verified += r.critical_verified;
         out.critical_unverifiable += r.critical_unverifiable;
         out.violations += r.violations;
+        out.exploited_flaw += r.exploited_flaw;
         for e in r.examples {
             if out.examples.len() < 10 {
                 out.examples.push(e);
@@ -113,7 +125,8 @@ impl<'a> Replayed<'a> {
         r: &TraceRec,
         kind: MessageKind,
         bytes: &[u8],
-    ) -> Result<(), String> {
+        flaw: Option<Flaw>,
+    ) -> Result<bool, String> {
         let m = self.m;
         let g = frame::parse(bytes).map_err(|_| "executed a malformed command".to_string())?;
         if g.recipient != w.device_id(m) || g.cra != Cra::Command || g.code != r.code {
@@ -124,7 +137,8 @@ impl<'a> Replayed<'a> {
             let k = derive_mac_key(&z, g.originator, g.recipient, MacMode::Command, g.counter);
             gsa_mac_ok(&k, g.originator, g.gsa, tag)
         });
-        if !mac_good {
+        let exploited = !mac_good;
+        if !mac_good && !flaw.is_some_and(|f| f.skips(FlawCheck::Mac, kind)) {
             return Err(format!("{kind:?} executed without a valid ACB MAC"));
         }
         let body = payload::parse_command(kind, g.content).map(|(b, _)| b);
@@ -174,7 +188,7 @@ impl<'a> Replayed<'a> {
                 (None, None) => return Err("credential update installed an invalid key".into()),
             }
         }
-        Ok(())
+        Ok(exploited)
     }
 }
 
@@ -204,9 +218,14 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
             out.examples.push(format!("meter {m}: {why}"));
         }
     };
+    // The declared flaw, while this meter runs the flawed firmware.
+    let declared = w.sc.vulnerability.as_ref().map(|v| v.flaw());
+    let mut flawed = w.initially_vulnerable(m);
     for r in recs {
         out.commands += 1;
-        let prev = last.insert(r.originator, r.counter);
+        let prev = last.get(&r.originator).copied();
+        // The counter never goes back (a flawed firmware may accept a stale one).
+        last.insert(r.originator, prev.map_or(r.counter, |p| p.max(r.counter)));
         let Some(kind) = MessageKind::from_code(r.code, w.fuel(m)) else {
             violation(&mut out, format!("unknown message code {:#x}", r.code));
             continue;
@@ -214,22 +233,32 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
         if !kind.is_critical() {
             continue;
         }
+        let flaw = declared.filter(|_| flawed);
         if let Some(prev) = prev.filter(|&p| r.counter <= p) {
-            violation(
-                &mut out,
-                format!(
-                    "{kind:?} with counter {} not above {prev} at t={} ns",
-                    r.counter, r.t_ns
-                ),
-            );
+            if flaw.is_some_and(|f| f.skips(FlawCheck::Counter, kind)) {
+                out.exploited_flaw += 1;
+            } else {
+                violation(
+                    &mut out,
+                    format!(
+                        "{kind:?} with counter {} not above {prev} at t={} ns",
+                        r.counter, r.t_ns
+                    ),
+                );
+            }
+        }
+        if kind == MessageKind::ActivateFirmware {
+            flawed = false;
         }
         let Some(bytes) = &r.bytes else {
             out.critical_unverifiable += 1;
             continue;
         };
         out.critical_verified += 1;
-        if let Err(why) = replayed.check_bytes(w, r, kind, bytes) {
-            violation(&mut out, why);
+        match replayed.check_bytes(w, r, kind, bytes, flaw) {
+            Ok(true) => out.exploited_flaw += 1,
+            Ok(false) => {}
+            Err(why) => violation(&mut out, why),
         }
     }
     out

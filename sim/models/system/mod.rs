@@ -34,5 +34,6 @@ pub mod shard;
 pub mod station;
 pub mod stats;
 pub mod timeline;
+pub mod vulnerability;
 pub mod wire;
 pub mod world;

@@ -249,8 +249,12 @@ pub enum RecoveryStep {
     Enable(u32),
     /// Send the next anchor replacement.
     AnchorNext,
-    /// Send the next firmware image.
+    /// Send the next firmware image (the incident response's campaign).
     FirmwareNext,
+    /// Send the emergency fix's next image (to the next vulnerable meter).
+    FixNext,
+    /// Activate the image delivered to a meter (SR 11.3).
+    Activate(u32),
 }
 
 /// Messages between entities.

@@ -522,6 +522,9 @@ pub struct SystemScenario {
     /// own start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attacks: Vec<super::attack::AttackSpec>,
+    /// A declared device vulnerability and its emergency fix, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<super::vulnerability::Vulnerability>,
 }
 
 impl SystemScenario {
@@ -624,6 +627,10 @@ impl SystemScenario {
         for (i, a) in self.attacks.iter().enumerate() {
             a.check(users as u32, f.suppliers, self.run.start_h, self.run.end_h)
                 .map_err(|(k, m)| (format!("attacks[{i}].{k}"), m))?;
+        }
+        if let Some(v) = &self.vulnerability {
+            v.check(f.suppliers, self.run.start_h, self.run.end_h)
+                .map_err(|(k, m)| (format!("vulnerability.{k}"), m))?;
         }
         let n = self.all_attacks().count();
         if n > MAX_ATTACKS {

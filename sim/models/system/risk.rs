@@ -354,6 +354,7 @@ impl RiskSpec {
                 }
             }
             for (j, a) in o.compromise.iter().enumerate() {
+                // Checked as in an incident window opening at hour 0.
                 a.check(users, suppliers, 0.0, self.incident_h)
                     .map_err(|(k, m)| (key(&format!("compromise[{j}].{k}")), m))?;
             }

@@ -51,7 +51,7 @@ impl SystemShard {
             dsp: owns(w.dsp).then(|| Dsp::new(&w)),
             soc: owns(w.soc).then(|| Soc::new(&w)),
             csp: std::array::from_fn(|r| owns(w.csp0 + r as u32).then(|| Csp::new(&w, r))),
-            meters: Meters::new(shard, part, keys),
+            meters: Meters::new(&w, shard, part, keys),
             timeline: Timeline::default(),
             w,
         }

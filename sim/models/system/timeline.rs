@@ -8,7 +8,7 @@
 use crate::engine::SimTime;
 
 /// Counter columns, in file order.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 22] = [
     "critical_sent",
     "critical_executed",
     "attack_sent",
@@ -30,6 +30,7 @@ pub const COLUMNS: [&str; 21] = [
     "kwh_reconnected",
     "firmware_fixed",
     "anchors_replaced",
+    "exploited",
 ];
 
 /// A column of [`COLUMNS`].
@@ -64,6 +65,8 @@ pub enum Col {
     KwhReconnected,
     FirmwareFixed,
     AnchorsReplaced,
+    /// Commands a meter executed only because its firmware's declared flaw skipped a check.
+    Exploited,
 }
 
 /// One shard's records.

@@ -312,6 +312,56 @@ impl World {
         w
     }
 
+    /// Whether meter `m` runs the flawed firmware of the scenario's
+    /// vulnerability at the start (a pure function of the seed and `m`).
+    pub fn initially_vulnerable(&self, m: u32) -> bool {
+        self.sc.vulnerability.as_ref().is_some_and(|v| {
+            crate::engine::rng::open01(hash_parts(&[self.seed, 0x5655_4C4E, m as u64])) < v.share
+        })
+    }
+
+    /// The image hash of the manufacturer's fixed firmware (version 2).
+    pub fn fixed_image_hash(&self) -> [u8; 32] {
+        match &self.firmware_bodies[0] {
+            Body::Firmware { image_hash, .. } => *image_hash,
+            _ => unreachable!("firmware bodies are firmware"),
+        }
+    }
+
+    /// Simulated nanoseconds at clock hour `h` (0 before the run's start).
+    pub fn ns_at_clock_h(&self, h: f64) -> u64 {
+        crate::engine::time::secs_to_ns((h * 3600.0 - self.clock0_s).max(0.0))
+    }
+
+    /// The emergency-fix campaign of supplier `s`: when it starts
+    /// (nanoseconds) and its rate (images per second), or `None` without
+    /// a vulnerability, a fix, or meters. The campaign's total rate is the
+    /// WAN capacity share it may hold over the time an image holds it;
+    /// with a priority supplier, that supplier has the whole rate first
+    /// and the others share it after its vulnerable meters are done.
+    pub fn fix_campaign(&self, s: u32) -> Option<(u64, f64)> {
+        let v = self.sc.vulnerability.as_ref()?;
+        let f = &v.fix;
+        if !f.enabled || self.meters_of(s) == 0 || v.share == 0.0 {
+            return None;
+        }
+        let p = &self.sc.parameters;
+        let capacity: f64 = (0..3).map(|r| p.csp.region(r).concurrent as f64).sum();
+        let total = (f.wan_share * capacity / (p.response.firmware_airtime_ms / 1e3)).max(1e-3);
+        let start = v.disclosed_h + f.delay_h;
+        let share = |u: u32| self.meters_of(u) as f64 / self.meters.max(1) as f64;
+        let (start_h, rate) = match f.priority_supplier {
+            None => (start, total * share(s)),
+            Some(ps) if ps == s => (start, total),
+            Some(ps) => {
+                let first_h = self.meters_of(ps) as f64 * v.share / total / 3600.0;
+                let rest = 1.0 - share(ps);
+                (start + first_h, total * share(s) / rest.max(1e-9))
+            }
+        };
+        Some((self.ns_at_clock_h(start_h).max(1), rate.max(1e-3)))
+    }
+
     /// When attack `i` starts, simulated nanoseconds.
     pub fn attack_start_ns(&self, i: usize) -> u64 {
         let a = &self.attacks[i];

@@ -42,6 +42,10 @@ pub(super) struct AssessArgs {
     /// Output folder (default: results/assess-<base>-vs-<proposed>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Override a value of the proposal only: path.to.key=value (repeatable; after --set).
+    /// With the base's file as PROPOSED, this states a proposal as a change of values.
+    #[arg(long = "set-proposed", value_name = "KEY=VALUE")]
+    sets_proposed: Vec<String>,
     #[command(flatten)]
     study: StudyArgs,
 }
@@ -50,7 +54,7 @@ pub(super) fn cmd_risk(a: RiskArgs) -> i32 {
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from("results").join(format!("risk-{}", stem(&a.scenario))));
-    cmd_study(&a.study, &out, |req| {
+    cmd_study(&a.study, &out, &[], |req| {
         crate::workflow::risk::risk(&a.scenario, req)
     })
 }
@@ -60,7 +64,7 @@ pub(super) fn cmd_assess(a: AssessArgs) -> i32 {
         let name = format!("assess-{}-vs-{}", stem(&a.base), stem(&a.proposed));
         PathBuf::from("results").join(name)
     });
-    cmd_study(&a.study, &out, |req| {
+    cmd_study(&a.study, &out, &a.sets_proposed, |req| {
         crate::workflow::risk::assess_files(&a.base, &a.proposed, req)
     })
 }
@@ -76,6 +80,7 @@ fn stem(p: &Path) -> String {
 fn cmd_study(
     a: &StudyArgs,
     out: &Path,
+    sets_proposed: &[String],
     f: impl FnOnce(&Request<'_>) -> Result<PathBuf, RiskError>,
 ) -> i32 {
     let threads = a.threads.unwrap_or_else(default_threads);
@@ -85,6 +90,7 @@ fn cmd_study(
     }
     let req = Request {
         sets: &a.sets,
+        sets_proposed,
         years: a.years,
         threads,
         out,

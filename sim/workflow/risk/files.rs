@@ -74,14 +74,14 @@ fn organisations_csv(o: &Outcome) -> String {
 
 fn incidents_csv(o: &Outcome) -> String {
     let mut s = String::from(
-        "organisation,entry,seed,start_clock_h,meters_disconnected,meter_hours_off,mw,lfdd,time_to_detect_s,time_to_contain_s,events\n",
+        "organisation,entry,seed,start_clock_h,meters_disconnected,meter_hours_off,mw,lfdd,time_to_detect_s,time_to_contain_s,exploited,exposure_meter_hours,events\n",
     );
     for (org, lib) in o.study.spec.organisations.iter().zip(&o.library) {
         for (e, i) in lib.iter().enumerate() {
             let opt = |v: Option<f64>| v.map(num).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "{},{e},{},{},{},{},{},{},{},{},{}",
+                "{},{e},{},{},{},{},{},{},{},{},{},{},{}",
                 org.name,
                 i.seed,
                 num(i.start_clock_h),
@@ -91,6 +91,8 @@ fn incidents_csv(o: &Outcome) -> String {
                 i.lfdd as u8,
                 opt(i.detect_s),
                 opt(i.contain_s),
+                num(i.exploited),
+                num(i.exposure_meter_hours),
                 i.events
             );
         }

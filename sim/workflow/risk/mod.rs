@@ -65,6 +65,10 @@ pub struct Impact {
     pub detect_s: Option<f64>,
     /// Seconds from the first attack to containment (`None`: not within the window).
     pub contain_s: Option<f64>,
+    /// Commands executed only through a declared firmware flaw.
+    pub exploited: f64,
+    /// Vulnerable meter-hours from the flaw's disclosure to the window's end.
+    pub exposure_meter_hours: f64,
     /// Events the run executed.
     pub events: u64,
 }
@@ -81,6 +85,10 @@ impl Impact {
             lfdd: s["lfdd_triggered"] == true,
             detect_s: s["time_to_detect_s"].as_f64(),
             contain_s: s["time_to_contain_s"].as_f64(),
+            exploited: s["vulnerability"]["exploited"].as_f64().unwrap_or(0.0),
+            exposure_meter_hours: s["vulnerability"]["exposure_meter_hours"]
+                .as_f64()
+                .unwrap_or(0.0),
             events: s["events"].as_u64().unwrap_or(0),
         }
     }
@@ -113,6 +121,16 @@ impl Study {
             spec.years = y;
         }
         let system = s.system().map_err(|(k, m)| format!("key `{k}`: {m}"))?;
+        if let Some(v) = system
+            .vulnerability
+            .as_ref()
+            .filter(|v| v.disclosed_h >= spec.incident_h)
+        {
+            return Err(format!(
+                "key `vulnerability.disclosed_h`: in a risk study it counts hours from each incident window's opening and must be below risk.incident_h = {}, got {}",
+                spec.incident_h, v.disclosed_h
+            ));
+        }
         let f = &system.fleet;
         spec.check(f.suppliers + f.other_users, f.suppliers)
             .map_err(|(k, m)| format!("key `risk.{k}`: {m}"))?;
@@ -159,6 +177,10 @@ impl Study {
                 sc.run.start_h = h0;
                 sc.run.end_h = h0 + self.spec.incident_h;
                 sc.attack = None;
+                // A declared vulnerability is disclosed relative to the window too.
+                if let Some(v) = sc.vulnerability.as_mut() {
+                    v.disclosed_h += h0;
+                }
                 sc.attacks = org
                     .compromise
                     .iter()
@@ -297,6 +319,8 @@ pub struct Year {
     pub peak_mw: f64,
     /// Whether any incident triggered LFDD.
     pub lfdd: bool,
+    /// Commands executed through a declared flaw.
+    pub exploited: f64,
     /// Meter-hours off per organisation.
     pub by_org: Vec<f64>,
     /// The year's incidents: `(organisation, library entry)`.
@@ -341,6 +365,7 @@ pub fn draw_years(study: &Study, rates: &[f64], lib: &[Vec<Impact>]) -> Vec<Year
                     yr.meter_hours += i.meter_hours;
                     yr.peak_mw = yr.peak_mw.max(i.mw);
                     yr.lfdd |= i.lfdd;
+                    yr.exploited += i.exploited;
                     yr.by_org[o] += i.meter_hours;
                     yr.drawn.push((o, e));
                 }
@@ -397,6 +422,8 @@ pub fn evaluate(study: &Study, library: Vec<Vec<Impact>>) -> Outcome {
 pub struct Request<'a> {
     /// `--set` overrides (applied to every scenario).
     pub sets: &'a [String],
+    /// `--set-proposed` overrides (`dccsim assess`: the proposal only, after `sets`).
+    pub sets_proposed: &'a [String],
     /// `--years`.
     pub years: Option<u32>,
     /// Parallel incident runs.
@@ -418,8 +445,8 @@ pub enum RiskError {
     Io(#[from] std::io::Error),
 }
 
-fn load(path: &Path, req: &Request<'_>) -> Result<(Loaded, Study), RiskError> {
-    let l = crate::workflow::scenario::load(Some(path), req.sets, None)
+fn load(path: &Path, sets: &[String], req: &Request<'_>) -> Result<(Loaded, Study), RiskError> {
+    let l = crate::workflow::scenario::load(Some(path), sets, None)
         .map_err(|e| RiskError::Input(e.to_string()))?;
     let st = Study::of(&l, req.years)
         .map_err(|e| RiskError::Input(format!("{}: {e}", path.display())))?;
@@ -429,7 +456,7 @@ fn load(path: &Path, req: &Request<'_>) -> Result<(Loaded, Study), RiskError> {
 /// `dccsim risk`: runs the study of `path`; returns the results folder.
 pub fn risk(path: &Path, req: &Request<'_>) -> Result<PathBuf, RiskError> {
     let t0 = std::time::Instant::now();
-    let (l, st) = load(path, req)?;
+    let (l, st) = load(path, req.sets, req)?;
     let mut cache = Library::default();
     let lib = cache.fill(&[&st], req.threads, req.quiet).remove(0);
     let o = evaluate(&st, lib);
@@ -450,8 +477,9 @@ pub fn risk(path: &Path, req: &Request<'_>) -> Result<PathBuf, RiskError> {
 /// compares them; returns the results folder.
 pub fn assess_files(base: &Path, proposed: &Path, req: &Request<'_>) -> Result<PathBuf, RiskError> {
     let t0 = std::time::Instant::now();
-    let (lb, sb) = load(base, req)?;
-    let (lp, mut sp) = load(proposed, req)?;
+    let (lb, sb) = load(base, req.sets, req)?;
+    let sets: Vec<String> = req.sets.iter().chain(req.sets_proposed).cloned().collect();
+    let (lp, mut sp) = load(proposed, &sets, req)?;
     sp.seed = sb.seed;
     sp.spec.years = sb.spec.years;
     sp.spec.batches = sb.spec.batches;

@@ -65,12 +65,13 @@ pub struct Figures {
 pub type PerYear = fn(&Year) -> f64;
 
 /// The annual figures, in order: name and how a year gives it.
-pub const ANNUAL: [(&str, PerYear); 5] = [
+pub const ANNUAL: [(&str, PerYear); 6] = [
     ("incidents", |y| y.incidents as f64),
     ("meters_disconnected", |y| y.meters),
     ("meter_hours_off", |y| y.meter_hours),
     ("peak_mw", |y| y.peak_mw),
     ("lfdd_probability", |y| y.lfdd as u8 as f64),
+    ("exploited_commands", |y| y.exploited),
 ];
 
 /// The batch of year `y` of `n` in `b` batches.

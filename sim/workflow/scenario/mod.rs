@@ -39,6 +39,9 @@ pub struct Scenario {
     /// Further attacks and faults in the same run (system model).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attacks: Vec<crate::models::system::attack::AttackSpec>,
+    /// A declared device vulnerability and its emergency fix (system model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<crate::models::system::vulnerability::Vulnerability>,
     /// The governance model of a risk study (`dccsim risk`, `dccsim assess`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<crate::models::system::risk::RiskSpec>,
@@ -97,6 +100,7 @@ impl Scenario {
             parameters,
             attack: self.attack.clone(),
             attacks: self.attacks.clone(),
+            vulnerability: self.vulnerability.clone(),
         };
         sc.check()?;
         if let Some(r) = &self.risk {

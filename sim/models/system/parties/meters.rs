@@ -9,8 +9,8 @@
 //! local index in its shard.
 
 use crate::crypto::device::{
-    device_message, AlertKind, Anchor, AnchorSlot, DeviceSecurity, Executed, Outgoing, Reject,
-    ANCHOR_SLOTS, COUNTER_SLOTS,
+    device_message, AlertKind, Anchor, AnchorSlot, DeviceSecurity, Executed, Flaw, FlawCheck,
+    Outgoing, Reject, ANCHOR_SLOTS, COUNTER_SLOTS,
 };
 use crate::crypto::gbcs::{Cra, MessageKind};
 use crate::crypto::mode::{CryptoCounters, CryptoMode};
@@ -41,6 +41,8 @@ pub struct Meters {
     anchor_gen: Vec<u8>,
     /// Firmware version.
     firmware: Vec<u8>,
+    /// Whether the manufacturer's fixed image is delivered and waits for activation.
+    staged: Vec<bool>,
     /// Keys the anchors refer to (shared by every shard).
     keys: Arc<KeyRegistry>,
     /// Crypto decisions made on the meters.
@@ -70,9 +72,20 @@ enum Tracked {
 }
 
 impl Meters {
-    /// The meters of shard `shard`: supply on, original anchors, firmware 1.
-    pub fn new(shard: u32, part: Partition, keys: Arc<KeyRegistry>) -> Self {
+    /// The meters of shard `shard`: supply on, original anchors, firmware
+    /// 1 (with a declared vulnerability: 1 on the vulnerable meters, the
+    /// fixed 2 on the others).
+    pub fn new(w: &World, shard: u32, part: Partition, keys: Arc<KeyRegistry>) -> Self {
         let locals = part.entities_in_shard(shard) as usize;
+        let firmware = (0..locals as u32)
+            .map(|l| {
+                let e = part.global(shard, l);
+                let fixed = w.sc.vulnerability.is_some()
+                    && e >= w.meter0
+                    && !w.initially_vulnerable(e - w.meter0);
+                1 + fixed as u8
+            })
+            .collect();
         Meters {
             part,
             last_counter: vec![0; locals],
@@ -80,7 +93,8 @@ impl Meters {
             supply_on: vec![true; locals],
             off_by_attack: vec![false; locals],
             anchor_gen: vec![0; locals],
-            firmware: vec![1; locals],
+            firmware,
+            staged: vec![false; locals],
             keys,
             crypto: CryptoCounters::default(),
             trace: Vec::new(),
@@ -120,8 +134,15 @@ impl Meters {
             counters,
             manufacturer: (MANUFACTURER, w.manufacturer_fp),
             firmware_version: self.firmware[local] as u64,
-            staged_firmware: None,
+            staged_firmware: self.staged[local].then(|| (2, w.fixed_image_hash())),
+            flaw: self.flaw(w, local),
         }
+    }
+
+    /// The flaw of meter `local`'s running firmware, if any.
+    fn flaw(&self, w: &World, local: usize) -> Option<Flaw> {
+        let v = w.sc.vulnerability.as_ref()?;
+        (self.firmware[local] == 1).then(|| v.flaw())
     }
 
     /// Ground truth for a command at a meter, in the order a device checks:
@@ -132,17 +153,19 @@ impl Meters {
         job: &Job,
         local: usize,
         last: Option<u64>,
+        flaw: Option<Flaw>,
     ) -> Result<(), Reject> {
+        let skips = |c| flaw.is_some_and(|f| f.skips(c, job.msg));
         let supplier = w.supplier_of(job.meter);
         let originator = w.originator(job.signer, job.claimed);
         // A gas meter has no remote enable: it does not know the code.
         if job.msg == MessageKind::EnableSupply && w.is_gas(job.meter) {
             return Err(Reject::NotACommand);
         }
-        if !job.acb_mac {
+        if !job.acb_mac && !skips(FlawCheck::Mac) {
             return Err(Reject::BadMac);
         }
-        if last.is_some_and(|l| job.counter <= l) {
+        if last.is_some_and(|l| job.counter <= l) && !skips(FlawCheck::Counter) {
             return Err(Reject::Replay);
         }
         if job.msg.is_critical() {
@@ -168,6 +191,10 @@ impl Meters {
             MessageKind::UpdateFirmware | MessageKind::ActivateFirmware
         ) && !job.firmware_genuine
         {
+            return Err(Reject::BadFirmwareSignature);
+        }
+        // An activation names the staged image: nothing staged, nothing to activate.
+        if job.msg == MessageKind::ActivateFirmware && !self.staged[local] {
             return Err(Reject::BadFirmwareSignature);
         }
         Ok(())
@@ -242,7 +269,8 @@ impl Meters {
         let local = self.part.local_of(w.meter0 + m) as usize;
         let originator = w.originator(job.signer, job.claimed);
         let (tracked, last) = self.tracked(w, m, local, originator);
-        let truth = self.ground_truth(w, &job, local, last);
+        let flaw = self.flaw(w, local);
+        let truth = self.ground_truth(w, &job, local, last, flaw);
         // The device's shared secret with the ACB, computed once per message.
         let z = w.policy.runs_crypto(job.id).then(|| w.acb_secret(m));
         let bytes = job.bytes.take();
@@ -265,11 +293,19 @@ impl Meters {
         match verdict {
             Err(r) => self.refuse(&mut job, r, env),
             Ok(()) => {
-                match tracked {
-                    Tracked::Supplier => self.last_counter[local] = job.counter,
-                    Tracked::Other => {
-                        self.other_counters
-                            .insert((local as u32, originator), job.counter);
+                // Executed only because of the firmware's flaw: a correct
+                // device would have refused it.
+                if flaw.is_some() && self.ground_truth(w, &job, local, last, None).is_err() {
+                    env.count(Col::Exploited, 1);
+                }
+                // The counter never goes back (a flawed firmware may accept a stale one).
+                if last.is_none_or(|l| job.counter > l) {
+                    match tracked {
+                        Tracked::Supplier => self.last_counter[local] = job.counter,
+                        Tracked::Other => {
+                            self.other_counters
+                                .insert((local as u32, originator), job.counter);
+                        }
                     }
                 }
                 if w.sc.crypto.mode != CryptoMode::Modeled {
@@ -381,7 +417,14 @@ impl Meters {
                     .max(w.sc.parameters.lookahead_ns());
                 env.send_self(d, Msg::ConsumerRestore(job.meter));
             }
+            // Delivered (SR 11.1): staged until activated.
             MessageKind::UpdateFirmware if job.firmware_genuine && self.firmware[local] < 2 => {
+                self.staged[local] = true;
+            }
+            // Activated (SR 11.3): the fixed firmware runs (the staged image is used up).
+            MessageKind::ActivateFirmware
+                if std::mem::take(&mut self.staged[local]) && self.firmware[local] < 2 =>
+            {
                 self.firmware[local] = 2;
                 env.count(Col::FirmwareFixed, 1);
             }

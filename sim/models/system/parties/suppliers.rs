@@ -29,6 +29,8 @@ pub struct Supplier {
     anchor_next: u32,
     /// Next meter of the firmware campaign.
     firmware_next: u32,
+    /// Next meter (of its own, vulnerable or not) of the emergency-fix campaign.
+    fix_next: u32,
     /// Restorations scheduled.
     restores: u32,
 }
@@ -45,6 +47,9 @@ pub struct RecoveryRequest {
     pub origin: Origin,
     /// For a campaign: when to take its next step.
     pub next_step_ns: Option<u64>,
+    /// A step that follows this one for the same meter (a delivered
+    /// image's activation), and after how long.
+    pub follow_up: Option<(u64, RecoveryStep)>,
 }
 
 impl Supplier {
@@ -134,13 +139,12 @@ impl Supplier {
                 } else {
                     MessageKind::EnableSupply
                 };
-                return Some(RecoveryRequest {
-                    msg,
-                    meter: m,
-                    signer: Signer::User(me, self.anchor_gen(m)),
-                    origin: Origin::Restore,
-                    next_step_ns: None,
-                });
+                return Some(self.one_off(msg, m, Signer::User(me, self.anchor_gen(m))));
+            }
+            RecoveryStep::Activate(m) => {
+                // SR 11.3: critical, signed by the supplier, naming the staged image.
+                let signer = Signer::User(me, self.anchor_gen(m));
+                return Some(self.one_off(MessageKind::ActivateFirmware, m, signer));
             }
             RecoveryStep::AnchorNext => (
                 MessageKind::UpdateSecurityCredentials,
@@ -156,18 +160,61 @@ impl Supplier {
                 r.firmware_updates_per_s,
                 &mut self.firmware_next,
             ),
+            RecoveryStep::FixNext => {
+                // The emergency fix goes only to its vulnerable meters.
+                let (_, rate) = w.fix_campaign(me)?;
+                let n = w.meters_of(me);
+                while self.fix_next < n
+                    && !w.initially_vulnerable(w.nth_meter_of(me, self.fix_next))
+                {
+                    self.fix_next += 1;
+                }
+                (
+                    MessageKind::UpdateFirmware,
+                    Signer::None,
+                    Origin::Firmware,
+                    rate,
+                    &mut self.fix_next,
+                )
+            }
         };
         if *next >= w.meters_of(me) {
             return None;
         }
         let meter = w.nth_meter_of(me, *next);
         *next += 1;
+        // A delivered image (SR 11.1, staged) is activated later (SR 11.3):
+        // by the emergency-fix policy, else five image airtimes after the
+        // delivery request (assumption: the image has arrived by then).
+        let activate =
+            w.sc.vulnerability
+                .as_ref()
+                .map_or(r.firmware_airtime_ms * 5e-3, |v| v.fix.activate_after_s);
         Some(RecoveryRequest {
             msg,
             meter,
             signer,
             origin,
             next_step_ns: Some(((1e9 / rate) as u64).max(1)),
+            follow_up: (msg == MessageKind::UpdateFirmware)
+                .then_some(((activate * 1e9) as u64, RecoveryStep::Activate(meter))),
         })
+    }
+
+    /// A single request of the recovery work (no next step).
+    fn one_off(&self, msg: MessageKind, meter: u32, signer: Signer) -> RecoveryRequest {
+        let origin = if msg == MessageKind::ActivateFirmware {
+            Origin::Firmware
+        } else {
+            Origin::Restore
+        };
+        RecoveryRequest {
+            msg,
+            meter,
+            signer,
+            origin,
+            next_step_ns: None,
+            follow_up: None,
+        }
     }
 }

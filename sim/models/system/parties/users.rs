@@ -162,6 +162,9 @@ impl Users {
         if let Some(gap) = r.next_step_ns {
             env.send_self(gap, Msg::Recover(step));
         }
+        if let Some((after, next)) = r.follow_up {
+            env.send_self(after.max(1), Msg::Recover(next));
+        }
     }
 
     /// Figures per request kind (added to `into`), and restorations scheduled.

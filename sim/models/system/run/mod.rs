@@ -10,7 +10,7 @@ use self::gather::ShardTotals;
 use self::grid::couple_grid;
 use super::attack::AttackSpec;
 use super::checker::{check, CheckerReport};
-use super::msg::Msg;
+use super::msg::{Msg, RecoveryStep};
 use super::params::SystemScenario;
 use super::parties::users::streams_of;
 use super::shard::SystemShard;
@@ -84,6 +84,12 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     }
     for r in 0..3 {
         sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
+    }
+    // The emergency-fix campaign of a declared vulnerability, per supplier.
+    for s in 0..world.suppliers {
+        if let Some((start, _)) = world.fix_campaign(s) {
+            sim.schedule(s, SimTime(start), Msg::Recover(RecoveryStep::FixNext));
+        }
     }
     for (i, a) in world.attacks.iter().enumerate() {
         let t = SimTime(world.attack_start_ns(i));

@@ -161,6 +161,52 @@ fn firmware_quantiles(world: &World, rows: &Rows, rel: &dyn Fn(Option<u64>) -> V
     Value::Object(marks)
 }
 
+/// The declared vulnerability's figures: how many meters ran the flawed
+/// firmware at the start and at the end, the exposure (vulnerable
+/// meter-hours from disclosure to the end of the run), the commands
+/// executed only because of the flaw, and when the fix reached 50, 95
+/// and 99% of the vulnerable meters (seconds after disclosure; `null`:
+/// not within the run).
+fn vulnerability_json(world: &World, rows: &Rows) -> Value {
+    let Some(v) = &world.sc.vulnerability else {
+        return Value::Null;
+    };
+    let at_start = (0..world.meters)
+        .filter(|&m| world.initially_vulnerable(m))
+        .count() as i64;
+    let from = (world.ns_at_clock_h(v.disclosed_h) / 1_000_000_000) as usize;
+    let (mut fixed, mut exposure) = (0i64, 0.0f64);
+    let mut marks: Vec<(f64, Option<usize>)> = vec![(0.5, None), (0.95, None), (0.99, None)];
+    for (s, r) in rows.iter().enumerate() {
+        fixed += r[Col::FirmwareFixed as usize];
+        if s >= from {
+            exposure += (at_start - fixed).max(0) as f64 / 3600.0;
+        }
+        for (q, at) in marks.iter_mut() {
+            if at.is_none() && at_start > 0 && fixed as f64 >= *q * at_start as f64 {
+                *at = Some(s);
+            }
+        }
+    }
+    let mut times = Map::new();
+    for (q, at) in marks {
+        let t = at.map(|s| (s as f64 + 1.0 - from as f64).max(0.0));
+        times.insert(format!("p{}", (q * 100.0) as u32), json!(t));
+    }
+    json!({
+        "flaw": v.flaw,
+        "applies_to": v.applies_to,
+        "disclosed_clock_s": v.disclosed_h * 3600.0,
+        "fix_delay_h": v.fix.delay_h,
+        "fix_wan_share": v.fix.wan_share,
+        "vulnerable_at_start": at_start,
+        "vulnerable_at_end": (at_start - fixed).max(0),
+        "exposure_meter_hours": exposure,
+        "exploited": total(rows, Col::Exploited),
+        "fixed_time_s": Value::Object(times),
+    })
+}
+
 /// When every victim of the run's attacks was contained (`None` while any
 /// was not, or without a victim): the last containment.
 fn contained_at(world: &World, t: &ShardTotals) -> Option<u64> {
@@ -300,6 +346,7 @@ pub(super) fn write(
             })
         }).collect::<Vec<_>>(),
         "meter_hours_off_by_attack": g.attack_off.iter().sum::<i64>() as f64 / 3600.0,
+        "vulnerability": vulnerability_json(world, rows),
         "security_events_logged": logged_json,
         "security_incidents_unattributed": t.soc_unattributed(),
         "security_events_operational": operational,

@@ -11,6 +11,18 @@ use crate::engine::SimTime;
 use crate::models::system::world::{kind_index, World};
 use std::collections::HashMap;
 
+/// Whether user `u`'s requests of kind `msg` are part of a campaign the
+/// DCC announced (a declared vulnerability's emergency fix, from its
+/// start): firmware deliveries and activations are then not counted
+/// against the user's anomaly threshold. Anyone presenting the user's
+/// identity benefits too, as in the real arrangement.
+fn pre_approved(w: &World, u: u32, msg: MessageKind, now: SimTime) -> bool {
+    matches!(
+        msg,
+        MessageKind::UpdateFirmware | MessageKind::ActivateFirmware
+    ) && w.fix_campaign(u).is_some_and(|(start, _)| now.0 >= start)
+}
+
 /// What the DSP's security state says about a request or an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Raise {
@@ -77,7 +89,7 @@ impl Security {
     /// type and window).
     pub fn anomaly(&mut self, w: &World, u: u32, msg: MessageKind, now: SimTime) -> (bool, Raise) {
         let a = &w.sc.parameters.anomaly;
-        if !a.enabled || self.recovering[u as usize] {
+        if !a.enabled || self.recovering[u as usize] || pre_approved(w, u, msg, now) {
             return (false, Raise::Nothing);
         }
         let k = kind_index(msg);
