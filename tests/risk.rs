@@ -260,7 +260,12 @@ fn bad_governance_input_is_exit_2_naming_the_key() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("[risk]"));
-    for name in ["base", "all_users_certified", "renamed_base", "emergency_fix"] {
+    for name in [
+        "base",
+        "all_users_certified",
+        "renamed_base",
+        "emergency_fix",
+    ] {
         ok(&dccsim(&["validate", &governance(name)]));
     }
 }

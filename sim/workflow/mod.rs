@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod cli;
 pub mod compare;
+pub mod explore;
 pub mod gbcs;
 pub mod gbcs_sample;
 pub mod perf;

@@ -62,6 +62,8 @@ enum Command {
     Risk(RiskArgs),
     /// Assess a proposed change against a base by the same risk study (common random numbers).
     Assess(AssessArgs),
+    /// Run many small random scenarios against the model's invariants (checker, conservation, determinism).
+    Explore(study::ExploreArgs),
     /// Compare two results folders' summaries side by side (printed, CSV and Markdown).
     Compare {
         /// Results folder A (the baseline).
@@ -269,6 +271,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
         Command::Sweep(a) => cmd_sweep(a),
         Command::Risk(a) => study::cmd_risk(a),
         Command::Assess(a) => study::cmd_assess(a),
+        Command::Explore(a) => study::cmd_explore(a),
         Command::Compare { a, b, out } => cmd_compare(&a, &b, out),
         Command::Report { results } => cmd_report(&results),
         Command::Bench(BenchCommand::All { json, full }) => {

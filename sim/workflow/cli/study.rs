@@ -1,5 +1,6 @@
-//! `dccsim risk` and `dccsim assess`: the command-line side of a
-//! governance risk study (the study itself is `workflow::risk`).
+//! `dccsim risk`, `dccsim assess` and `dccsim explore`: the command-line
+//! side of governance risk studies (`workflow::risk`) and of the
+//! exploration of random scenarios (`workflow::explore`).
 
 use super::{default_threads, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 use crate::workflow::risk::{Request, RiskError};
@@ -110,6 +111,58 @@ fn cmd_study(
             eprintln!("error: {e}");
             EXIT_BAD_INPUT
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ExploreArgs {
+    /// Runs to make (default: as many as fit in --minutes).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Wall-clock budget in minutes, without --runs.
+    #[arg(long, default_value_t = 2.0)]
+    minutes: f64,
+    /// Root seed of the scenario draws (a failure names the run that reproduces it).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Meters per run.
+    #[arg(long, default_value_t = 2000)]
+    meters: u32,
+    /// Where failing scenarios are written.
+    #[arg(long, default_value = "results/explore")]
+    out: PathBuf,
+    /// Print only failures and the summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(super) fn cmd_explore(a: ExploreArgs) -> i32 {
+    if !(a.minutes > 0.0 && a.minutes.is_finite()) || a.runs == Some(0) {
+        eprintln!("error: --minutes must be positive and --runs at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    if !(100..=1_000_000).contains(&a.meters) {
+        eprintln!(
+            "error: --meters must be between 100 and 1000000, got {}",
+            a.meters
+        );
+        return EXIT_BAD_INPUT;
+    }
+    let spec = crate::workflow::explore::ExploreSpec {
+        runs: a.runs,
+        minutes: a.minutes,
+        seed: a.seed,
+        meters: a.meters,
+        out: &a.out,
+        quiet: a.quiet,
+    };
+    match crate::workflow::explore::explore(&spec) {
+        Ok(0) => EXIT_OK,
+        Ok(_) => EXIT_FAILED,
         Err(e) => {
             eprintln!("error: {e}");
             EXIT_FAILED
