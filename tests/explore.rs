@@ -60,7 +60,7 @@ fn draws_are_reproducible_valid_scenarios_of_every_kind() {
 fn the_oracles_catch_figures_that_do_not_add_up() {
     let good = json!({
         "checker_violations": 0, "crypto_ground_truth_mismatches": 0,
-        "requests": {"on_demand_read": {"sent": 10, "completed": 9,
+        "requests": {"on_demand_read": {"sent": 10, "completed": 9, "in_flight": 1,
             "outcomes": {"ok": 8, "meter_refused": 1, "replay": 0}}},
         "meter_refusals": {"bad_mac": 1},
         "attack": {"sent": 5, "executed": 2},
@@ -79,7 +79,8 @@ fn the_oracles_catch_figures_that_do_not_add_up() {
     broken(&["checker_violations"], json!(1));
     broken(&["crypto_ground_truth_mismatches"], json!(2));
     broken(&["requests", "on_demand_read", "outcomes", "ok"], json!(7));
-    broken(&["requests", "on_demand_read", "completed"], json!(11));
+    broken(&["requests", "on_demand_read", "in_flight"], json!(0));
+    broken(&["requests", "on_demand_read", "sent"], json!(11));
     broken(&["meter_refusals", "bad_mac"], json!(0));
     broken(&["attack", "executed"], json!(6));
 }

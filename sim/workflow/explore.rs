@@ -13,9 +13,11 @@
 //! * no panic;
 //! * the checker: no critical command executed that the rules refuse
 //!   (`checker_violations = 0`), and `crypto_ground_truth_mismatches = 0`;
-//! * conservation: per request type, the outcomes add up to the requests
-//!   completed, and no more complete than were sent; meters' refusals
-//!   are at least the refused outcomes; nothing executed that was not sent;
+//! * conservation: per request type (alerts included), every request sent
+//!   either completed with exactly one outcome or is still in flight at
+//!   the end (waiting at a station or carried by a pending event); meters'
+//!   refusals are at least the refused outcomes; nothing executed that was
+//!   not sent;
 //! * with full cryptography and a declared flaw, the meters' count of
 //!   commands executed through it equals the checker's;
 //! * determinism: every fourth run is repeated at another thread count

@@ -307,6 +307,27 @@ pub enum Msg {
     AttackTick(u8),
 }
 
+impl Msg {
+    /// The job a message carries, if any (for the count of work in flight).
+    pub fn job(&self) -> Option<&Job> {
+        match self {
+            Msg::Request(j)
+            | Msg::DspDone(j, _)
+            | Msg::Downlink(j)
+            | Msg::AirtimeDone(j)
+            | Msg::Retry(j)
+            | Msg::Deliver(j)
+            | Msg::MeterDone(j)
+            | Msg::Uplink(j)
+            | Msg::Response(j)
+            | Msg::Complete(j)
+            | Msg::PreCommand(j)
+            | Msg::SignedPreCommand(j) => Some(j),
+            _ => None,
+        }
+    }
+}
+
 /// What the DSP's parallel prepare pass computed for a job.
 pub struct Prep {
     /// Whether the request's or response's authentication verified.

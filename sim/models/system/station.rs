@@ -71,6 +71,11 @@ impl<T> Station<T> {
         self.last_change = now;
     }
 
+    /// The jobs waiting (not in service), oldest first.
+    pub fn queued(&self) -> impl Iterator<Item = &T> {
+        self.queue.iter().map(|q| &q.job)
+    }
+
     /// A job arrives. Returns it back if a worker is free and it starts
     /// service now (the caller schedules its completion); otherwise it waits.
     pub fn arrive(&mut self, now: SimTime, job: T) -> Option<T> {

@@ -42,6 +42,10 @@ pub struct CspTotals {
     pub queue_len_max: u64,
     /// Per-minute series.
     pub series: Series,
+    /// Jobs waiting for airtime at the end, per request kind.
+    pub queued: Vec<usize>,
+    /// Device alerts raised in the region (including meters' refusal alerts).
+    pub alerts_raised: u64,
 }
 
 impl Csp {
@@ -270,6 +274,8 @@ impl Csp {
             utilisation: self.airtime.utilisation(end),
             queue_len_max: self.airtime.stats_at(end).queue_len_max,
             series: std::mem::take(&mut self.series),
+            queued: self.airtime.queued().map(|j| j.kind as usize).collect(),
+            alerts_raised: self.alert_seq,
         }
     }
 }

@@ -43,6 +43,11 @@ pub struct ShardTotals {
     pub contained_at_ns: Option<Vec<Option<u64>>>,
     /// Restorations suppliers scheduled.
     pub restores: u64,
+    /// Jobs still in flight at the end, per request kind: waiting at a
+    /// station here, or (added by the run) carried by a pending event.
+    pub in_flight: Vec<u64>,
+    /// Device alerts the CSPs raised.
+    pub alerts_raised: u64,
 }
 
 impl ShardTotals {
@@ -58,6 +63,8 @@ impl ShardTotals {
             soc: None,
             contained_at_ns: None,
             restores: 0,
+            in_flight: vec![0; ReqKind::ALL.len()],
+            alerts_raised: 0,
         }
     }
 
@@ -73,6 +80,9 @@ impl ShardTotals {
             t.kinds[ReqKind::Alert as usize].merge(&d.alerts);
             t.crypto.add(&d.crypto);
             t.contained_at_ns = Some(d.contained_at_ns);
+            for k in d.queued {
+                t.in_flight[k] += 1;
+            }
             t.stations.push(StationFigures {
                 name: "dsp".into(),
                 utilisation: d.utilisation,
@@ -83,6 +93,10 @@ impl ShardTotals {
         for (r, region) in REGIONS.iter().enumerate() {
             if let Some(c) = m.csp[r].as_mut() {
                 let c = c.totals(end);
+                for &k in &c.queued {
+                    t.in_flight[k] += 1;
+                }
+                t.alerts_raised += c.alerts_raised;
                 t.stations.push(StationFigures {
                     name: format!("csp_{region}"),
                     utilisation: c.utilisation,
@@ -128,6 +142,10 @@ impl ShardTotals {
             self.contained_at_ns = o.contained_at_ns;
         }
         self.restores += o.restores;
+        self.alerts_raised += o.alerts_raised;
+        for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
+            *a += b;
+        }
     }
 
     /// Incidents the SOC could not attribute to a user.

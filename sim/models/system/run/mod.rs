@@ -146,6 +146,13 @@ pub fn run(
     let run_s = t1.elapsed().as_secs_f64();
 
     let mut totals = gather(&mut sim, report.reached);
+    // Work still in flight: the jobs pending events carry (the stations'
+    // queues were counted by their shards).
+    for e in sim.drain_pending() {
+        if let Some(job) = e.msg.job() {
+            totals.in_flight[job.kind as usize] += 1;
+        }
+    }
 
     let t2 = Instant::now();
     let checker: Option<CheckerReport> = (sc.crypto.mode != CryptoMode::Modeled).then(|| {

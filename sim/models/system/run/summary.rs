@@ -106,7 +106,7 @@ fn requests(t: &ShardTotals, rows: &Rows) -> (Map<String, Value>, Vec<(String, S
         }
         let e = &s.end_to_end;
         let sent = match k {
-            ReqKind::Alert => s.outcomes.iter().sum(),
+            ReqKind::Alert => t.alerts_raised,
             ReqKind::Attack => total(rows, Col::AttackSent) as u64,
             _ => s.sent,
         };
@@ -115,6 +115,7 @@ fn requests(t: &ShardTotals, rows: &Rows) -> (Map<String, Value>, Vec<(String, S
             json!({
                 "sent": sent,
                 "completed": s.outcomes.iter().sum::<u64>(),
+                "in_flight": t.in_flight[i],
                 "outcomes": outcomes,
                 "latency_ms_p50": e.quantile_ms(0.5),
                 "latency_ms_p99": e.quantile_ms(0.99),

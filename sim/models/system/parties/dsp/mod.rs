@@ -52,6 +52,8 @@ pub struct DspTotals {
     pub crypto: CryptoCounters,
     /// When each user was contained.
     pub contained_at_ns: Vec<Option<u64>>,
+    /// Jobs waiting for a worker at the end, per request kind.
+    pub queued: Vec<usize>,
 }
 
 impl Dsp {
@@ -293,6 +295,11 @@ impl Dsp {
             alerts: std::mem::take(&mut self.alerts),
             crypto: self.crypto,
             contained_at_ns: self.security.contained_at_ns().to_vec(),
+            queued: self
+                .workers
+                .queued()
+                .map(|(j, _)| j.kind as usize)
+                .collect(),
         }
     }
 }
