@@ -133,7 +133,8 @@ fn attack_table(
                 t,
                 "region = {}\ndrop_share = {}\ndelay_mean_s = {}\nduration_s = {}\n",
                 d.below(3),
-                d.unit(),
+                // Biased towards heavy loss, so that retries run out (timeouts).
+                d.unit().sqrt(),
                 d.unit() * 60.0,
                 60.0 + d.below(3600) as f64
             );
@@ -280,7 +281,7 @@ pub fn oracles(s: &Value) -> Result<(), String> {
     }
     let mut refused_outcomes = 0;
     for (kind, r) in s["requests"].as_object().into_iter().flatten() {
-        let (sent, done) = (num(&r["sent"]), num(&r["completed"]));
+        let (sent, done, flying) = (num(&r["sent"]), num(&r["completed"]), num(&r["in_flight"]));
         let outcomes: i64 = r["outcomes"]
             .as_object()
             .into_iter()
@@ -292,8 +293,10 @@ pub fn oracles(s: &Value) -> Result<(), String> {
                 "{kind}: outcomes add up to {outcomes}, {done} completed"
             ));
         }
-        if done > sent {
-            return Err(format!("{kind}: {done} completed of {sent} sent"));
+        if sent != done + flying {
+            return Err(format!(
+                "{kind}: {sent} sent, but {done} completed and {flying} in flight at the end"
+            ));
         }
         refused_outcomes += num(&r["outcomes"]["meter_refused"]) + num(&r["outcomes"]["replay"]);
     }

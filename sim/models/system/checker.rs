@@ -14,7 +14,10 @@
 //!
 //! Commands executed without bytes (modeled or unsampled cryptography)
 //! cannot be checked for 1 and 2: they are counted as unverifiable, and
-//! their counters are still checked.
+//! their counters are still checked. A credential update executed without
+//! bytes installs a key the checker cannot read: the meter's later
+//! supplier-signed commands are unverifiable too, until a credential
+//! update with bytes installs a known key again.
 //!
 //! A scenario's declared vulnerability is the one exception, and the
 //! checker knows it independently: a meter runs the flawed firmware from
@@ -113,6 +116,10 @@ struct Replayed<'a> {
     supplier_anchor: (u64, Cow<'a, VerifyKey>),
     /// The ACB's shared secret with the meter, computed from the ACB's side once.
     secret: Option<[u8; 32]>,
+    /// Whether the supplier anchor is known: a credential update executed
+    /// without bytes (unsampled) installed a key the checker cannot read,
+    /// until a later one with bytes installs a known key.
+    anchor_known: bool,
 }
 
 impl<'a> Replayed<'a> {
@@ -210,6 +217,7 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
             Cow::Borrowed(&w.user_command_keys[supplier as usize][0].1),
         ),
         secret: None,
+        anchor_known: true,
     };
     let mut last: HashMap<u64, u64> = HashMap::new();
     let violation = |out: &mut CheckerReport, why: String| {
@@ -250,11 +258,25 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
         if kind == MessageKind::ActivateFirmware {
             flawed = false;
         }
+        let credential_update = kind == MessageKind::UpdateSecurityCredentials;
         let Some(bytes) = &r.bytes else {
+            if credential_update {
+                replayed.anchor_known = false;
+            }
             out.critical_unverifiable += 1;
             continue;
         };
+        // After an unreadable credential update, the supplier anchor the
+        // meter holds is unknown: its commands cannot be checked (another
+        // credential update, verified against the recovery anchor, makes it known).
+        if !replayed.anchor_known && !credential_update {
+            out.critical_unverifiable += 1;
+            continue;
+        }
         out.critical_verified += 1;
+        if credential_update {
+            replayed.anchor_known = true;
+        }
         match replayed.check_bytes(w, r, kind, bytes, flaw) {
             Ok(true) => out.exploited_flaw += 1,
             Ok(false) => {}
