@@ -1,12 +1,23 @@
-//! Ctrl-C during a long run leaves either complete, partial-marked results
-//! or none: never a file that looks complete but is truncated.
+//! Ctrl-C (or SIGTERM) during a long run leaves either complete,
+//! partial-marked results or none: never a file that looks complete but
+//! is truncated.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
 fn sigint_during_a_long_run_leaves_partial_marked_results() {
-    let out = std::env::temp_dir().join(format!("dccsim-int-{}", std::process::id()));
+    interrupted_run("INT");
+}
+
+#[test]
+fn sigterm_behaves_as_ctrl_c() {
+    interrupted_run("TERM");
+}
+
+/// Sends `signal` to a long run and checks what it leaves.
+fn interrupted_run(signal: &str) {
+    let out = std::env::temp_dir().join(format!("dccsim-{signal}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     // A run that would take minutes: 2M processes for 10,000 simulated seconds.
     let mut child = Command::new(env!("CARGO_BIN_EXE_dccsim"))
@@ -29,7 +40,7 @@ fn sigint_during_a_long_run_leaves_partial_marked_results() {
         .expect("dccsim starts");
     std::thread::sleep(Duration::from_millis(2500));
     let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(st.success());
@@ -65,6 +76,10 @@ fn sigint_during_a_long_run_leaves_partial_marked_results() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["stop_reason"], "interrupted");
+    assert_eq!(
+        summary["status"], "partial",
+        "summary.json says itself that it is partial"
+    );
     assert!(summary["simulated_time_reached_s"].as_f64().unwrap() < 10_000.0);
     std::fs::remove_dir_all(&out).unwrap();
 }

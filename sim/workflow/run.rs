@@ -115,6 +115,7 @@ pub fn run(
         "scenario": s.scenario.name,
         "seed": s.scenario.seed,
         "shards": s.scenario.shards,
+        "status": if partial { "partial" } else { "complete" },
         "stop_reason": rep.stop.as_str(),
         "simulated_time_reached_s": rep.reached.as_secs_f64(),
         "events": rep.events,

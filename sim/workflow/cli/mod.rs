@@ -8,7 +8,7 @@
 //! | 1 | the run failed (e.g. results could not be written) |
 //! | 2 | bad input: scenario file, override or command-line usage |
 //! | 3 | refused: the run would not fit in available memory |
-//! | 130 | interrupted (Ctrl-C); results written and marked partial |
+//! | 130 | interrupted (Ctrl-C or SIGTERM); results written and marked partial |
 
 use crate::models::phold::PholdParams;
 use crate::workflow::run::{RunError, RunOptions};

@@ -320,6 +320,7 @@ pub(super) fn write(
         "model": "system",
         "meters": sc.fleet.meters,
         "crypto_mode": sc.crypto.mode,
+        "status": if report.stop == crate::engine::StopReason::Interrupted { "partial" } else { "complete" },
         "stop_reason": report.stop.as_str(),
         "simulated_time_reached_s": report.reached.as_secs_f64(),
         "events": report.events,
