@@ -17,18 +17,7 @@ fn run(name: &str, sets: &[&str]) -> Value {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let l = dccsim::workflow::scenario::load(Some(&scenario(name)), &sets, None)
         .unwrap_or_else(|e| panic!("{e}"));
-    let s = &l.scenario;
-    let sys = s.system().expect("system scenario");
-    let r = dccsim::models::system::run::run(
-        &sys,
-        s.scenario.seed,
-        s.scenario.shards,
-        2,
-        s.scenario.max_events,
-        None,
-        |_| {},
-    );
-    r.summary
+    l.scenario.run_system(2).expect("system scenario").summary
 }
 
 fn n(v: &Value) -> i64 {

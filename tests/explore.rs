@@ -109,16 +109,7 @@ fn regression_an_unsampled_anchor_replacement_makes_later_commands_unverifiable_
         "/tests/regressions/sampled_anchor_replacement.toml"
     );
     let l = dccsim::workflow::scenario::load(Some(std::path::Path::new(p)), &[], None).unwrap();
-    let s = &l.scenario;
-    let r = dccsim::models::system::run::run(
-        &s.system().unwrap(),
-        s.scenario.seed,
-        s.scenario.shards,
-        1,
-        s.scenario.max_events,
-        None,
-        |_| {},
-    );
+    let r = l.scenario.run_system(1).unwrap();
     let c = &r.summary["checker"];
     assert_eq!(c["violations"], 0, "{c}");
     assert!(c["critical_unverifiable"].as_u64().unwrap() > 0, "{c}");

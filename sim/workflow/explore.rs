@@ -236,29 +236,16 @@ pub fn draw(seed: u64, run: u64, meters: u32) -> Drawn {
 fn run_text(toml: &str, threads: usize) -> Result<(Value, String), String> {
     let s =
         scenario::parse_str("explore", toml, &[]).map_err(|e| format!("invalid scenario: {e}"))?;
-    let sys = s
-        .system()
+    let r = std::panic::catch_unwind(|| s.run_system(threads))
+        .map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            format!("panicked: {msg}")
+        })?
         .map_err(|(k, m)| format!("invalid scenario: {k}: {m}"))?;
-    let seed = s.scenario.seed;
-    let r = std::panic::catch_unwind(|| {
-        crate::models::system::run::run(
-            &sys,
-            seed,
-            s.scenario.shards,
-            threads,
-            s.scenario.max_events,
-            None,
-            |_| {},
-        )
-    })
-    .map_err(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "panic".into());
-        format!("panicked: {msg}")
-    })?;
     Ok((r.summary, r.timeline))
 }
 

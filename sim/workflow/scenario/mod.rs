@@ -112,6 +112,28 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Runs this system-model scenario to its end on `threads` engine
+    /// threads (no interrupt, no progress, no files): what tests, `explore`
+    /// and other in-process callers need.
+    pub fn run_system(
+        &self,
+        threads: usize,
+    ) -> Result<crate::models::system::run::SystemRun, (String, String)> {
+        let sys = self.system()?;
+        let m = &self.scenario;
+        Ok(crate::models::system::run::run(
+            &sys,
+            m.seed,
+            m.shards,
+            threads,
+            m.max_events,
+            None,
+            |_| {},
+        ))
+    }
+}
+
 /// Merges `over` into `base`; a key not in `base` is an error naming it.
 fn merge(base: &mut toml::Table, over: &toml::Table, path: &str) -> Result<(), (String, String)> {
     for (k, v) in over {
