@@ -54,11 +54,10 @@ struct Draw(u64);
 
 impl Draw {
     fn u64(&mut self) -> u64 {
+        // `mix64` adds the SplitMix64 increment, then mixes.
+        let z = crate::engine::event::mix64(self.0);
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        z
     }
     fn below(&mut self, n: u64) -> u64 {
         ((self.u64() >> 32) * n) >> 32
@@ -255,6 +254,15 @@ fn num(v: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// The sum of an object's numeric values (0 for anything else).
+fn sum_of(v: &Value) -> i64 {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, x)| num(x))
+        .sum()
+}
+
 /// The oracles on one run's summary; the first broken one, described.
 pub fn oracles(s: &Value) -> Result<(), String> {
     if num(&s["checker_violations"]) != 0 {
@@ -269,12 +277,7 @@ pub fn oracles(s: &Value) -> Result<(), String> {
     let mut refused_outcomes = 0;
     for (kind, r) in s["requests"].as_object().into_iter().flatten() {
         let (sent, done, flying) = (num(&r["sent"]), num(&r["completed"]), num(&r["in_flight"]));
-        let outcomes: i64 = r["outcomes"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(_, v)| num(v))
-            .sum();
+        let outcomes = sum_of(&r["outcomes"]);
         if outcomes != done {
             return Err(format!(
                 "{kind}: outcomes add up to {outcomes}, {done} completed"
@@ -287,12 +290,7 @@ pub fn oracles(s: &Value) -> Result<(), String> {
         }
         refused_outcomes += num(&r["outcomes"]["meter_refused"]) + num(&r["outcomes"]["replay"]);
     }
-    let refusals: i64 = s["meter_refusals"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(_, v)| num(v))
-        .sum();
+    let refusals = sum_of(&s["meter_refusals"]);
     if refused_outcomes > refusals {
         return Err(format!(
             "{refused_outcomes} refused outcomes but meters refused {refusals}"

@@ -78,11 +78,9 @@ fn mean_row(name: String, b: &Figure, p: &Figure) -> Row {
 
 /// SplitMix64: the bootstrap's resampling stream.
 fn splitmix(state: &mut u64) -> u64 {
+    let z = crate::engine::event::mix64(*state);
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    z
 }
 
 /// A 99th percentile's row: paired bootstrap over the years.
