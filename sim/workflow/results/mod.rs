@@ -6,6 +6,9 @@
 //! * `manifest.json` is removed when a run starts writing and written last; it
 //!   says whether the run was `complete` or `partial`. A folder without a
 //!   manifest is an unfinished run.
+//! * A folder dropped before [`ResultsDir::finish`] (a write failed: full
+//!   disk, unwritable folder; or a panic) removes every file it wrote, so
+//!   no `summary.json` saying `complete` survives beside missing files.
 //! * `manifest.json` (which records the thread count) and `perf.json`
 //!   (wall-clock figures) describe the run on this machine; every other file
 //!   is deterministic: byte-identical for the same scenario and seed at any
@@ -24,6 +27,7 @@ pub struct ResultsDir {
     dir: PathBuf,
     written: Vec<String>,
     perf: Vec<(String, f64)>,
+    finished: bool,
 }
 
 impl ResultsDir {
@@ -40,6 +44,7 @@ impl ResultsDir {
             dir: dir.to_path_buf(),
             written: Vec::new(),
             perf: Vec::new(),
+            finished: false,
         })
     }
 
@@ -89,7 +94,23 @@ impl ResultsDir {
     /// Writes the manifest last. `manifest` should say whether the run is complete.
     pub fn finish<T: Serialize>(mut self, manifest: &T) -> std::io::Result<PathBuf> {
         self.write_json("manifest.json", manifest)?;
-        Ok(self.dir)
+        self.finished = true;
+        Ok(self.dir.clone())
+    }
+}
+
+impl Drop for ResultsDir {
+    /// An unfinished folder (a write failed, or a panic) removes what it
+    /// wrote: files of a run that could not be completed must not be read
+    /// as its results. Best effort: a file that cannot be removed stays, and
+    /// the folder still has no manifest.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        for name in &self.written {
+            let _ = std::fs::remove_file(self.dir.join(name));
+        }
     }
 }
 
@@ -98,12 +119,17 @@ impl ResultsDir {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    {
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        // A full disk leaves a partial temporary file: remove it.
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    written
 }
 
 #[cfg(test)]
