@@ -55,7 +55,10 @@ fn run_into(out: &Path) -> (Option<i32>, String) {
         .arg(out)
         .output()
         .expect("dccsim starts");
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// No manifest, no summary, no temporary file: nothing reads as results.

@@ -103,6 +103,7 @@ pub fn run(
         s.scenario.seed,
         s.scenario.shards,
         opts.threads,
+        s.scenario.max_events,
         interrupt,
         |pr| bar.update(pr),
     );

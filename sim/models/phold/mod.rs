@@ -41,6 +41,10 @@ pub struct PholdParams {
     pub end_s: f64,
 }
 
+/// The latest end time a run may have, seconds: the engine's clock is a
+/// 64-bit count of nanoseconds (584 years); 1e10 s keeps clear of its end.
+pub const MAX_END_S: f64 = 1e10;
+
 impl PholdParams {
     /// Checks ranges; the message names the offending key.
     pub fn check(&self) -> Result<(), String> {
@@ -59,15 +63,15 @@ impl PholdParams {
                 self.lookahead_s
             ));
         }
-        if !(self.mean_s > self.lookahead_s && self.mean_s.is_finite()) {
+        if !(self.mean_s > self.lookahead_s && self.mean_s <= MAX_END_S) {
             return Err(format!(
-                "mean_s ({}) must be finite and greater than lookahead_s ({})",
+                "mean_s ({}) must be greater than lookahead_s ({}) and at most {MAX_END_S:e} s",
                 self.mean_s, self.lookahead_s
             ));
         }
-        if !(self.end_s > 0.0 && self.end_s.is_finite()) {
+        if !(self.end_s > 0.0 && self.end_s <= MAX_END_S) {
             return Err(format!(
-                "end_s must be a positive number of seconds, got {}",
+                "end_s must be a positive number of seconds up to {MAX_END_S:e} (the engine's clock counts nanoseconds in 64 bits), got {}",
                 self.end_s
             ));
         }
@@ -135,7 +139,12 @@ impl Rules {
     /// Times of LP `lp`'s initial events.
     pub(crate) fn initial_times(&self, lp: EntityId, n: u32) -> impl Iterator<Item = SimTime> + '_ {
         let mut rng = self.init_stream.entity(lp as u64);
-        (0..n).map(move |_| SimTime(self.lookahead_ns + exp_ns(rng.next_u64(), self.exp_mean_ns)))
+        (0..n).map(move |_| {
+            SimTime(
+                self.lookahead_ns
+                    .saturating_add(exp_ns(rng.next_u64(), self.exp_mean_ns)),
+            )
+        })
     }
 
     /// The `(delay_ns, target)` of the event LP `lp` schedules while handling
@@ -164,7 +173,9 @@ impl Rules {
 
     #[inline]
     fn decide(&self, lp: EntityId, a: u64, b: u64) -> (u64, EntityId) {
-        let delay = self.lookahead_ns + exp_ns(a, self.exp_mean_ns);
+        let delay = self
+            .lookahead_ns
+            .saturating_add(exp_ns(a, self.exp_mean_ns));
         let target = if (b >> 32) < self.remote_threshold {
             below_u32(b as u32, self.lps)
         } else {
@@ -219,15 +230,17 @@ pub fn run(
     threads: usize,
     interrupt: Option<&AtomicBool>,
 ) -> PholdRun {
-    run_observed(p, seed, shards, threads, interrupt, |_| {})
+    run_observed(p, seed, shards, threads, u64::MAX, interrupt, |_| {})
 }
 
-/// Runs PHOLD on the engine, calling `observe` at every window barrier.
+/// Runs PHOLD on the engine, stopping at the first window barrier past
+/// `max_events`, calling `observe` at every window barrier.
 pub fn run_observed(
     p: &PholdParams,
     seed: u64,
     shards: u32,
     threads: usize,
+    max_events: u64,
     interrupt: Option<&AtomicBool>,
     observe: impl FnMut(&crate::engine::Progress),
 ) -> PholdRun {
@@ -270,7 +283,7 @@ pub fn run_observed(
     let t1 = std::time::Instant::now();
     let limits = RunLimits {
         end: SimTime::from_secs_f64(p.end_s),
-        max_events: u64::MAX,
+        max_events,
         interrupt,
     };
     let report = sim.run_observed(&limits, observe);

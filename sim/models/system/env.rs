@@ -12,6 +12,12 @@ use rand::RngCore;
 /// Nanoseconds per millisecond (model parameters are in milliseconds).
 pub const NS_PER_MS: f64 = 1e6;
 
+/// A delay past any run's end (1e18 ns, 31.7 years; runs end within a
+/// year): the model clamps every delay to it, so that a draw from a heavy
+/// tail of an extreme parameter means "never" rather than overflowing the
+/// engine's 64-bit clock.
+pub const NEVER_NS: u64 = 1_000_000_000_000_000_000;
+
 /// The random stream of the entity handling an event: named "system",
 /// keyed by the entity, continued from the entity's stored word position.
 /// One [`Stream`] serves every draw of the event (one ChaCha8 block covers
@@ -70,12 +76,14 @@ impl<'a> Draws<'a> {
 
     /// The user link's delay (user to DSP and back): a minimum plus an exponential.
     pub fn user_link_ns(&mut self, p: &Params) -> u64 {
-        (p.user_link.min_ms * NS_PER_MS) as u64 + self.exp_ms(p.user_link.mean_extra_ms)
+        ((p.user_link.min_ms * NS_PER_MS) as u64)
+            .saturating_add(self.exp_ms(p.user_link.mean_extra_ms))
     }
 
     /// The DSP-CSP link's delay.
     pub fn dsp_to_csp_ns(&mut self, p: &Params) -> u64 {
-        (p.dsp.to_csp_min_ms * NS_PER_MS) as u64 + self.exp_ms(p.dsp.to_csp_mean_extra_ms)
+        ((p.dsp.to_csp_min_ms * NS_PER_MS) as u64)
+            .saturating_add(self.exp_ms(p.dsp.to_csp_mean_extra_ms))
     }
 
     /// A lognormal WAN latency in region `r`, at least the lookahead.
@@ -121,11 +129,11 @@ impl Env<'_, '_> {
 
     /// Sends `msg` to `target` after `delay_ns`.
     pub fn send(&mut self, target: EntityId, delay_ns: u64, msg: Msg) {
-        self.ctx.send(target, delay_ns, msg);
+        self.ctx.send(target, delay_ns.min(NEVER_NS), msg);
     }
 
     /// Sends `msg` to the handling entity itself after `delay_ns`.
     pub fn send_self(&mut self, delay_ns: u64, msg: Msg) {
-        self.ctx.send_self(delay_ns, msg);
+        self.ctx.send_self(delay_ns.min(NEVER_NS), msg);
     }
 }

@@ -169,7 +169,18 @@ pub struct RegionWan {
     pub loss: f64,
 }
 
+/// Most requests or alerts a meter may send per day: one every ~0.9 s, far
+/// beyond any traffic the DCC carries (~5 per meter-day in all), and small
+/// enough that a window of events stays bounded.
+pub const MAX_PER_METER_DAY: f64 = 1e5;
+
 fn nonneg(k: &str, v: f64) -> Result<(), (String, String)> {
+    if k.ends_with("_per_meter_day") && v > MAX_PER_METER_DAY {
+        return Err((
+            k.to_string(),
+            format!("must be at most {MAX_PER_METER_DAY} per meter per day, got {v}"),
+        ));
+    }
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
@@ -340,10 +351,22 @@ impl Params {
                 format!("the read window [{s}, {e}) h must lie within one day"),
             ));
         }
-        if !(t.daytime_profile_peak_ratio >= 1.0 && t.daytime_profile_peak_ratio.is_finite()) {
+        if self.csp.wan_sigma > 5.0 {
+            // Beyond 5, one transmission in a hundred takes over 100,000
+            // times the median: no longer a latency model.
+            return Err((
+                "csp.wan_sigma".into(),
+                format!("must be at most 5, got {}", self.csp.wan_sigma),
+            ));
+        }
+        if !(1.0..=24.0).contains(&t.daytime_profile_peak_ratio) {
+            // The peak hour's rate is at most the whole day's traffic in one hour.
             return Err((
                 "traffic.daytime_profile_peak_ratio".into(),
-                "must be at least 1".into(),
+                format!(
+                    "must be between 1 and 24, got {}",
+                    t.daytime_profile_peak_ratio
+                ),
             ));
         }
         for (k, v) in [

@@ -572,7 +572,7 @@ impl World {
             .filter(move |(_, a)| a.kind() == kind)
             .filter_map(move |(i, a)| {
                 let start = self.attack_start_ns(i);
-                let end = start + crate::engine::time::secs_to_ns(a.duration_s()?);
+                let end = start.saturating_add(crate::engine::time::secs_to_ns(a.duration_s()?));
                 (now >= start && now < end).then_some((a, end))
             })
     }

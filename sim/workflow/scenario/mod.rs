@@ -75,6 +75,7 @@ impl Scenario {
         if let Some(over) = &self.parameters {
             merge(&mut base, over, "parameters")?;
         }
+        durations_within_a_year(&base, "parameters")?;
         let text = toml::to_string(&base).expect("a table serialises");
         let parameters: Params = toml::from_str(&text).map_err(|e: toml::de::Error| {
             let key = e
@@ -132,6 +133,41 @@ impl Scenario {
             |_| {},
         ))
     }
+}
+
+/// Every duration parameter (a key ending in `_ms`, `_s`, `_min` or `_h`,
+/// not a rate `…_per_…`) is finite and at most a year (366 days): runs end
+/// within a year, and longer delays would only overflow the clock.
+fn durations_within_a_year(t: &toml::Table, path: &str) -> Result<(), (String, String)> {
+    const YEAR_S: f64 = 366.0 * 86_400.0;
+    for (k, v) in t {
+        let key = format!("{path}.{k}");
+        if let toml::Value::Table(sub) = v {
+            durations_within_a_year(sub, &key)?;
+            continue;
+        }
+        let per_s = [("_ms", 1e-3), ("_s", 1.0), ("_min", 60.0), ("_h", 3600.0)]
+            .into_iter()
+            .find(|(suffix, _)| k.ends_with(suffix) && !k.contains("_per_"));
+        let x = match v {
+            toml::Value::Float(x) => *x,
+            toml::Value::Integer(i) => *i as f64,
+            _ => continue,
+        };
+        if let Some((unit, secs)) = per_s {
+            if !(x.is_finite() && x * secs <= YEAR_S) {
+                let most = YEAR_S / secs;
+                return Err((
+                    key,
+                    format!(
+                        "a duration must be finite and at most a year ({most} {}), got {x}",
+                        &unit[1..]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Merges `over` into `base`; a key not in `base` is an error naming it.
