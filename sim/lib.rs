@@ -32,6 +32,8 @@
 //! assert_eq!((one.events, one.digest), (two.events, two.digest));
 //! ```
 #![forbid(unsafe_code)]
+// The system summary is one `json!` literal of ~60 keys (macro recursion).
+#![recursion_limit = "256"]
 #![warn(missing_docs)]
 
 pub mod crypto;

@@ -129,6 +129,51 @@ fn a_compromised_csp_causes_loss_and_reordering_but_forges_nothing() {
 }
 
 #[test]
+fn a_csp_that_duplicates_traffic_gets_copies_refused_and_discarded() {
+    let s = run(
+        "csp_tamper",
+        &[
+            SMALL,
+            "attack.drop_share=0",
+            "attack.delay_mean_s=0",
+            "attack.duplicate_share=1",
+        ],
+    );
+    sound(&s);
+    let d = &s["csp_duplicates"];
+    let copies = n(&d["sent"]);
+    assert!(copies > 50, "{d}");
+    // Every copy is accounted for: its response discarded, or in flight.
+    assert_eq!(copies, n(&d["discarded_at_dsp"]) + n(&d["in_flight"]));
+    // Copies of counter-protected commands fail the meters' replay check,
+    // and no request is counted twice.
+    assert!(refused(&s, "replay") > 0);
+    for (kind, r) in s["requests"].as_object().unwrap() {
+        assert_eq!(
+            n(&r["sent"]),
+            n(&r["completed"]) + n(&r["in_flight"]),
+            "{kind}: {r}"
+        );
+    }
+}
+
+#[test]
+fn a_soc_out_of_action_delays_detection_until_it_is_back() {
+    let normal = run("mass_disconnect", &["fleet.meters=10000"]);
+    let s = run("soc_outage", &["fleet.meters=10000"]);
+    sound(&s);
+    // The outage ends at 18:00, 45 minutes after the attack's start.
+    let detect = s["time_to_detect_s"].as_f64().unwrap();
+    assert!(detect >= 2700.0, "detected after {detect} s");
+    assert!(detect > normal["time_to_detect_s"].as_f64().unwrap());
+    // Quarantine still caps what executes; restoration waits for
+    // containment, so the households are off for longer.
+    let off = |s: &Value| s["meter_hours_off_by_attack"].as_f64().unwrap();
+    assert!(off(&s) > off(&normal), "{} vs {}", off(&s), off(&normal));
+    assert!(s["time_to_contain_s"].as_f64() > normal["time_to_contain_s"].as_f64());
+}
+
+#[test]
 fn the_headline_attack_is_stopped_by_detection_and_containment() {
     let on = run("mass_disconnect", &["fleet.meters=10000"]);
     sound(&on);

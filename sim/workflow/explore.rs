@@ -5,8 +5,9 @@
 //! Each run's scenario is drawn from `(seed, run)`: fleet (suppliers,
 //! shares, other users), time of day and length, crypto mode, defences on
 //! or off, zero to three attacks or faults of every kind with random
-//! holdings and parameters (the faults the model has: a CSP that drops,
-//! delays and reorders; a DSP outage; a regional power cut), sometimes a
+//! holdings and parameters (the faults the model has: a CSP that drops
+//! (loss bursts), delays (delay spikes), reorders and duplicates; a DSP
+//! outage; a SOC outage; a regional power cut), sometimes a
 //! declared firmware flaw with its fix, and the thread count (1 to 4).
 //! The oracles, checked on every run:
 //!
@@ -17,7 +18,8 @@
 //!   either completed with exactly one outcome or is still in flight at
 //!   the end (waiting at a station or carried by a pending event); meters'
 //!   refusals are at least the refused outcomes; nothing executed that was
-//!   not sent;
+//!   not sent (or copied by a tampering CSP); every copy a tampering CSP
+//!   sent was discarded at the DSP or is still in flight;
 //! * with full cryptography and a declared flaw, the meters' count of
 //!   commands executed through it equals the checker's;
 //! * determinism: every fourth run is repeated at another thread count
@@ -99,6 +101,7 @@ fn attack_table(
         "flood",
         "alert_storm",
         "dsp_outage",
+        "soc_outage",
     ]);
     let at = start_h + d.unit() * len_h * 0.8;
     let mut t = format!("kind = \"{kind}\"\nstart_h = {at}\n");
@@ -130,11 +133,12 @@ fn attack_table(
         "csp_tamper" => {
             let _ = write!(
                 t,
-                "region = {}\ndrop_share = {}\ndelay_mean_s = {}\nduration_s = {}\n",
+                "region = {}\ndrop_share = {}\ndelay_mean_s = {}\nduplicate_share = {}\nduration_s = {}\n",
                 d.below(3),
                 // Biased towards heavy loss, so that retries run out (timeouts).
                 d.unit().sqrt(),
                 d.unit() * 60.0,
+                if d.chance(0.5) { d.unit() } else { 0.0 },
                 60.0 + d.below(3600) as f64
             );
         }
@@ -296,7 +300,20 @@ pub fn oracles(s: &Value) -> Result<(), String> {
             "{refused_outcomes} refused outcomes but meters refused {refusals}"
         ));
     }
-    if num(&s["attack"]["executed"]) > num(&s["attack"]["sent"]) {
+    let dup = &s["csp_duplicates"];
+    let (copies, discarded, copies_flying) = (
+        num(&dup["sent"]),
+        num(&dup["discarded_at_dsp"]),
+        num(&dup["in_flight"]),
+    );
+    if copies != discarded + copies_flying {
+        return Err(format!(
+            "a tampering CSP sent {copies} copies, but {discarded} were discarded and {copies_flying} are in flight"
+        ));
+    }
+    // A copy of an attack command may execute too (on a meter whose flaw
+    // skips the counter check), never anything beyond.
+    if num(&s["attack"]["executed"]) > num(&s["attack"]["sent"]) + copies {
         return Err(format!(
             "attack executed more than it sent: {}",
             s["attack"]

@@ -34,6 +34,9 @@ pub enum AttackKind {
     AlertStorm,
     /// The DSP's primary data centre is lost; failover takes `duration_s`.
     DspOutage,
+    /// The SOC (security operations centre) cannot triage for `duration_s`
+    /// (its tools or staff are unavailable): events wait.
+    SocOutage,
 }
 
 /// Where the attacker's commands enter the system.
@@ -65,6 +68,8 @@ pub enum AttackSpec {
     AlertStorm(AlertStorm),
     /// The DSP's primary data centre is lost for `duration_s`.
     DspOutage(DspOutage),
+    /// The SOC cannot triage for `duration_s`.
+    SocOutage(SocOutage),
 }
 
 /// `disconnect` and `firmware`: commands to the victim supplier's meters.
@@ -147,6 +152,11 @@ pub struct CspTamper {
     /// Mean extra delay (exponential), seconds; reorders traffic.
     #[serde(default)]
     pub delay_mean_s: f64,
+    /// Probability a delivered transmission is also sent a second time
+    /// (the copy is delayed independently; the meter's anti-replay check
+    /// decides what it does, and the DSP discards the copy's response).
+    #[serde(default)]
+    pub duplicate_share: f64,
     /// Clock hour the tampering starts.
     #[serde(default = "default_start_h")]
     pub start_h: f64,
@@ -202,6 +212,18 @@ pub struct DspOutage {
     #[serde(default = "default_start_h")]
     pub start_h: f64,
     /// Failover time, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
+}
+
+/// `soc_outage`: the SOC cannot triage.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SocOutage {
+    /// Clock hour the outage starts.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// How long it lasts, seconds.
     #[serde(default = "default_duration")]
     pub duration_s: f64,
 }
@@ -294,6 +316,7 @@ impl AttackSpec {
             AttackSpec::Flood(_) => AttackKind::Flood,
             AttackSpec::AlertStorm(_) => AttackKind::AlertStorm,
             AttackSpec::DspOutage(_) => AttackKind::DspOutage,
+            AttackSpec::SocOutage(_) => AttackKind::SocOutage,
         }
     }
 
@@ -306,6 +329,7 @@ impl AttackSpec {
             AttackSpec::Flood(a) => a.start_h,
             AttackSpec::AlertStorm(a) => a.start_h,
             AttackSpec::DspOutage(a) => a.start_h,
+            AttackSpec::SocOutage(a) => a.start_h,
         }
     }
 
@@ -319,6 +343,7 @@ impl AttackSpec {
             AttackSpec::Flood(a) => &mut a.start_h,
             AttackSpec::AlertStorm(a) => &mut a.start_h,
             AttackSpec::DspOutage(a) => &mut a.start_h,
+            AttackSpec::SocOutage(a) => &mut a.start_h,
         }
     }
 
@@ -338,6 +363,7 @@ impl AttackSpec {
             AttackSpec::CspTamper(a) => Some(a.duration_s),
             AttackSpec::Flood(a) => Some(a.duration_s),
             AttackSpec::DspOutage(a) => Some(a.duration_s),
+            AttackSpec::SocOutage(a) => Some(a.duration_s),
             _ => None,
         }
     }
@@ -382,6 +408,7 @@ impl AttackSpec {
                 region(a.region)?;
                 probability("drop_share", a.drop_share)?;
                 finite_nonneg("delay_mean_s", a.delay_mean_s)?;
+                probability("duplicate_share", a.duplicate_share)?;
                 positive("duration_s", a.duration_s)
             }
             AttackSpec::Flood(a) => {
@@ -395,6 +422,7 @@ impl AttackSpec {
                 finite_nonneg("storm_spread_s", a.storm_spread_s)
             }
             AttackSpec::DspOutage(a) => positive("duration_s", a.duration_s),
+            AttackSpec::SocOutage(a) => positive("duration_s", a.duration_s),
         }
     }
 }

@@ -165,6 +165,10 @@ pub struct Job {
     /// A critical request's pre-command went back to its user and came
     /// back signed (the DSP's second pass).
     pub pre_signed: bool,
+    /// A second copy of a transmission made by a tampering CSP: the meter
+    /// handles it like any other, and the DSP discards its response (a
+    /// response to a request already answered).
+    pub duplicate: bool,
 }
 
 impl Job {
@@ -205,6 +209,7 @@ impl Job {
             bytes: None,
             acb_z: None,
             pre_signed: false,
+            duplicate: false,
         }
     }
 }

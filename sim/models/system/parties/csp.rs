@@ -29,6 +29,7 @@ pub struct Csp {
     series: Series,
     /// Alerts raised so far (their ids' sequence numbers).
     alert_seq: u64,
+    duplicates_sent: u64,
     /// Replaying attackers' recordings on this region's WAN, per attack
     /// of the run (empty for attacks of other kinds).
     taps: Vec<WanTap>,
@@ -46,6 +47,8 @@ pub struct CspTotals {
     pub queued: Vec<usize>,
     /// Device alerts raised in the region (including meters' refusal alerts).
     pub alerts_raised: u64,
+    /// Copies of transmissions a tampering CSP sent (`duplicate_share`).
+    pub duplicates_sent: u64,
 }
 
 impl Csp {
@@ -56,6 +59,7 @@ impl Csp {
             airtime: Station::new(w.sc.parameters.csp.region(region).concurrent),
             series: Series::default(),
             alert_seq: 0,
+            duplicates_sent: 0,
             taps: w.attacks.iter().map(|_| WanTap::default()).collect(),
         }
     }
@@ -94,17 +98,18 @@ impl Csp {
         }
     }
 
-    /// A compromised CSP's drop probability and mean extra delay (ns) now.
-    fn tamper(&self, w: &World, now: SimTime) -> (f64, f64) {
+    /// A compromised CSP's drop probability, mean extra delay (ns) and
+    /// duplication probability now.
+    fn tamper(&self, w: &World, now: SimTime) -> (f64, f64, f64) {
         // The first tampering under way in this region decides.
         w.active_attacks(AttackKind::CspTamper, now.0)
             .find_map(|(a, _)| match a {
                 AttackSpec::CspTamper(a) if a.region as usize == self.region => {
-                    Some((a.drop_share, a.delay_mean_s * 1e9))
+                    Some((a.drop_share, a.delay_mean_s * 1e9, a.duplicate_share))
                 }
                 _ => None,
             })
-            .unwrap_or((0.0, 0.0))
+            .unwrap_or((0.0, 0.0, 0.0))
     }
 
     /// A transmission ended: lost (retry or time out) or on its way to the meter.
@@ -116,7 +121,7 @@ impl Csp {
         let p = &w.sc.parameters;
         let loss = p.csp.region(self.region).loss;
         job.attempts += 1;
-        let (drop, extra_ns) = self.tamper(w, now);
+        let (drop, extra_ns, dup) = self.tamper(w, now);
         let lost = env.rng.open01() < loss || (drop > 0.0 && env.rng.open01() < drop);
         if lost {
             if job.attempts as u32 > p.csp.max_retries {
@@ -137,6 +142,19 @@ impl Csp {
         };
         let down = env.rng.wan_ns(p, self.region) + extra;
         job.wan_up_ns = env.rng.wan_ns(p, self.region);
+        if dup > 0.0 && env.rng.open01() < dup {
+            // The copy travels on its own delay (tampering still applies).
+            let mut copy = job.clone();
+            copy.duplicate = true;
+            let extra = if extra_ns > 0.0 {
+                exp_ns(env.rng.bits(), extra_ns)
+            } else {
+                0
+            };
+            let down = env.rng.wan_ns(p, self.region) + extra;
+            self.duplicates_sent += 1;
+            env.send(w.meter0 + job.meter, down, Msg::Deliver(copy));
+        }
         env.send(w.meter0 + job.meter, down, Msg::Deliver(job));
     }
 
@@ -276,6 +294,7 @@ impl Csp {
             series: std::mem::take(&mut self.series),
             queued: self.airtime.queued().map(|j| j.kind as usize).collect(),
             alerts_raised: self.alert_seq,
+            duplicates_sent: self.duplicates_sent,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::engine::time::secs_to_ns;
 use crate::engine::SimTime;
+use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
 use crate::models::system::latency::Latency;
 use crate::models::system::msg::{Msg, SecurityEvent};
@@ -94,9 +95,17 @@ impl Soc {
         }
     }
 
+    /// An analyst takes an event: triage takes an exponential time, and
+    /// cannot begin while the SOC is out of action (`soc_outage`).
     fn start(&mut self, w: &World, e: SecurityEvent, raised: u64, env: &mut Env<'_, '_>) {
+        let now = env.now().0;
+        let back = w
+            .active_attacks(AttackKind::SocOutage, now)
+            .map(|(_, end)| end)
+            .max()
+            .map_or(0, |end| end - now);
         let t = env.rng.exp_ms(w.sc.parameters.soc.triage_mean_min * 60e3);
-        env.send_self(t.max(1), Msg::TriageDone(e, raised));
+        env.send_self(back.saturating_add(t.max(1)), Msg::TriageDone(e, raised));
     }
 
     /// An analyst categorised an event: incidents about a user are

@@ -48,6 +48,12 @@ pub struct ShardTotals {
     pub in_flight: Vec<u64>,
     /// Device alerts the CSPs raised.
     pub alerts_raised: u64,
+    /// Copies a tampering CSP sent (`duplicate_share`).
+    pub duplicates_sent: u64,
+    /// Copies' responses the DSP discarded.
+    pub duplicates_discarded: u64,
+    /// Copies still carried by a pending event at the end (added by the run).
+    pub duplicates_in_flight: u64,
 }
 
 impl ShardTotals {
@@ -65,6 +71,9 @@ impl ShardTotals {
             restores: 0,
             in_flight: vec![0; ReqKind::ALL.len()],
             alerts_raised: 0,
+            duplicates_sent: 0,
+            duplicates_discarded: 0,
+            duplicates_in_flight: 0,
         }
     }
 
@@ -83,6 +92,7 @@ impl ShardTotals {
             for k in d.queued {
                 t.in_flight[k] += 1;
             }
+            t.duplicates_discarded += d.duplicates_discarded;
             t.stations.push(StationFigures {
                 name: "dsp".into(),
                 utilisation: d.utilisation,
@@ -97,6 +107,7 @@ impl ShardTotals {
                     t.in_flight[k] += 1;
                 }
                 t.alerts_raised += c.alerts_raised;
+                t.duplicates_sent += c.duplicates_sent;
                 t.stations.push(StationFigures {
                     name: format!("csp_{region}"),
                     utilisation: c.utilisation,
@@ -143,6 +154,9 @@ impl ShardTotals {
         }
         self.restores += o.restores;
         self.alerts_raised += o.alerts_raised;
+        self.duplicates_sent += o.duplicates_sent;
+        self.duplicates_discarded += o.duplicates_discarded;
+        self.duplicates_in_flight += o.duplicates_in_flight;
         for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
             *a += b;
         }

@@ -105,7 +105,7 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
             }
             AttackSpec::AlertStorm(s) => sim.schedule(world.csp0 + s.region, t, tick),
             // Faults the CSP and the DSP read from the world as they work.
-            AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) => {}
+            AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) | AttackSpec::SocOutage(_) => {}
         }
     }
 }
@@ -150,7 +150,12 @@ pub fn run(
     // queues were counted by their shards).
     for e in sim.drain_pending() {
         if let Some(job) = e.msg.job() {
-            totals.in_flight[job.kind as usize] += 1;
+            if job.duplicate {
+                // A tampering CSP's copy: counted apart, never as a request.
+                totals.duplicates_in_flight += 1;
+            } else {
+                totals.in_flight[job.kind as usize] += 1;
+            }
         }
     }
 

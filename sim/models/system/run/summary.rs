@@ -316,6 +316,12 @@ pub(super) fn write(
     let checker_json = checker
         .map(|c| serde_json::to_value(c).expect("serialisable"))
         .unwrap_or(json!({"note": "not run: crypto.mode = modeled executes no bytes to check"}));
+    // A tampering CSP's copies: each discarded at the DSP or still in flight.
+    let duplicates = json!({
+        "sent": t.duplicates_sent,
+        "discarded_at_dsp": t.duplicates_discarded,
+        "in_flight": t.duplicates_in_flight,
+    });
     let summary = json!({
         "model": "system",
         "meters": sc.fleet.meters,
@@ -347,6 +353,7 @@ pub(super) fn write(
                 "start_clock_s": world.attack_start_ns(i) as f64 / 1e9 + world.clock0_s,
             })
         }).collect::<Vec<_>>(),
+        "csp_duplicates": duplicates,
         "meter_hours_off_by_attack": g.attack_off.iter().sum::<i64>() as f64 / 3600.0,
         "vulnerability": vulnerability_json(world, rows),
         "security_events_logged": logged_json,

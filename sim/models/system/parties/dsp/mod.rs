@@ -36,6 +36,7 @@ pub struct Dsp {
     alerts: KindStats,
     series: Series,
     crypto: CryptoCounters,
+    duplicates_discarded: u64,
 }
 
 /// What the run's results take from the DSP.
@@ -54,6 +55,8 @@ pub struct DspTotals {
     pub contained_at_ns: Vec<Option<u64>>,
     /// Jobs waiting for a worker at the end, per request kind.
     pub queued: Vec<usize>,
+    /// Responses to a tampering CSP's copies, discarded.
+    pub duplicates_discarded: u64,
 }
 
 impl Dsp {
@@ -65,6 +68,7 @@ impl Dsp {
             alerts: KindStats::default(),
             series: Series::default(),
             crypto: CryptoCounters::default(),
+            duplicates_discarded: 0,
         }
     }
 
@@ -85,7 +89,7 @@ impl Dsp {
                 let command = (ok && !blocked).then(|| command_bytes(w, job));
                 Some(Prep { ok, command })
             }
-            Msg::Response(job) => {
+            Msg::Response(job) if !job.duplicate => {
                 let bytes = job.bytes.as_ref()?;
                 Some(Prep {
                     ok: check_response(w, job, bytes),
@@ -175,6 +179,13 @@ impl Dsp {
     /// A meter's response (or an alert) arrives from a CSP: its
     /// authentication is checked, then it queues for a worker.
     pub fn response(&mut self, w: &World, mut job: Job, prep: Option<Prep>, env: &mut Env<'_, '_>) {
+        if job.duplicate {
+            // The DSP matches responses to the requests it is waiting for:
+            // a copy's response answers one already answered (the model
+            // always discards the copy's, whichever arrives first).
+            self.duplicates_discarded += 1;
+            return;
+        }
         if job.dsp_in_ns == 0 {
             job.dsp_in_ns = env.now().0;
         }
@@ -300,6 +311,7 @@ impl Dsp {
                 .queued()
                 .map(|(j, _)| j.kind as usize)
                 .collect(),
+            duplicates_discarded: self.duplicates_discarded,
         }
     }
 }
