@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod explore;
+pub mod fuzz;
 pub mod gbcs;
 pub mod gbcs_sample;
 pub mod perf;

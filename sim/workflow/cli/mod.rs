@@ -64,6 +64,8 @@ enum Command {
     Assess(AssessArgs),
     /// Run many small random scenarios against the model's invariants (checker, conservation, determinism).
     Explore(study::ExploreArgs),
+    /// Feed one file to a fuzz target (reproduces a crash found by `fuzz/run.sh`).
+    FuzzReplay(study::FuzzReplayArgs),
     /// Compare two results folders' summaries side by side (printed, CSV and Markdown).
     Compare {
         /// Results folder A (the baseline).
@@ -272,6 +274,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
         Command::Risk(a) => study::cmd_risk(a),
         Command::Assess(a) => study::cmd_assess(a),
         Command::Explore(a) => study::cmd_explore(a),
+        Command::FuzzReplay(a) => study::cmd_fuzz_replay(a),
         Command::Compare { a, b, out } => cmd_compare(&a, &b, out),
         Command::Report { results } => cmd_report(&results),
         Command::Bench(BenchCommand::All { json, full }) => {

@@ -169,3 +169,32 @@ pub(super) fn cmd_explore(a: ExploreArgs) -> i32 {
         }
     }
 }
+
+#[derive(Args, Debug)]
+pub(super) struct FuzzReplayArgs {
+    /// The target: gbcs, utrn, x509, smki_cert, scenario or wycheproof.
+    target: String,
+    /// The input file (raw bytes, as the fuzzer saved it).
+    file: PathBuf,
+}
+
+/// Exit 0 when the target returns (a panic is a crash: exit 101 with its message).
+pub(super) fn cmd_fuzz_replay(a: FuzzReplayArgs) -> i32 {
+    let data = match std::fs::read(&a.file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {}: {e}", a.file.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if !crate::workflow::fuzz::run(&a.target, &data) {
+        eprintln!(
+            "error: unknown fuzz target {:?}; known: {}",
+            a.target,
+            crate::workflow::fuzz::TARGETS.join(", ")
+        );
+        return EXIT_BAD_INPUT;
+    }
+    println!("{} {}: no panic", a.target, a.file.display());
+    EXIT_OK
+}
