@@ -21,9 +21,9 @@ fn main() {
         mean_s: 1.0,
         end_s: 3.0,
     };
-    let one = bench_phold(&p, 1, 64, 1, false);
+    let one = bench_phold(&p, 1, 64, 1, false, None);
     println!("{}", one);
-    let two = bench_phold(&p, 1, 64, 2, true);
+    let two = bench_phold(&p, 1, 64, 2, true, None);
     println!("{}", two);
     let scaling = two["events_per_s"].as_f64().unwrap() / one["events_per_s"].as_f64().unwrap();
     println!(

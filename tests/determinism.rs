@@ -31,6 +31,41 @@ fn phold_digest_and_events_identical_for_threads_1_2_3_8_and_repeats() {
     }
 }
 
+/// The distributed window loop (ranks as threads, no MPI): the same
+/// events, digest, windows and pending events at 2 and 3 ranks × 1 and 2
+/// threads as in one process, including a max-events stop.
+#[test]
+fn phold_identical_over_ranks_and_threads() {
+    use dccsim::engine::transport::{ThreadRanks, Transport};
+    let p = small_phold();
+    for max_events in [u64::MAX, 10_000] {
+        let one = phold::run_on(&p, 99, 64, 1, max_events, None, None, |_| {}).report;
+        for (ranks, threads) in [(2, 1), (3, 1), (2, 2), (3, 2), (5, 1)] {
+            let reports: Vec<_> = std::thread::scope(|sc| {
+                let handles: Vec<_> = ThreadRanks::new(ranks)
+                    .into_iter()
+                    .map(|t| {
+                        let p = &p;
+                        sc.spawn(move || {
+                            let t: Box<dyn Transport> = Box::new(t);
+                            phold::run_on(p, 99, 64, threads, max_events, None, Some(t), |_| {})
+                                .report
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (rank, r) in reports.iter().enumerate() {
+                assert_eq!(
+                    (r.events, r.digest, r.windows, r.pending, r.stop),
+                    (one.events, one.digest, one.windows, one.pending, one.stop),
+                    "{ranks} ranks × {threads} threads, rank {rank}, max_events {max_events}"
+                );
+            }
+        }
+    }
+}
+
 fn run_cli(out: &Path, threads: usize) {
     let st = Command::new(env!("CARGO_BIN_EXE_dccsim"))
         .args([

@@ -52,12 +52,14 @@ pub mod event;
 pub mod rng;
 mod shard;
 pub mod time;
+pub mod transport;
 
 pub use event::{mix64, EntityId, Event, EventKey};
 pub use shard::Ctx;
 pub use time::{SimTime, NS_PER_S};
 
 use shard::Shard;
+use transport::{Link, Transport, Wire};
 
 /// Windows (and exchanges) with fewer events than this run on the calling
 /// thread instead of waking the pool (whose fork/join costs microseconds,
@@ -238,6 +240,12 @@ pub struct Simulation<S: ShardModel> {
     events: u64,
     windows: u64,
     reached: SimTime,
+    /// With several ranks: the other ranks, and which shards are this one's.
+    link: Option<Link<S::Msg>>,
+    owned: Vec<bool>,
+    /// Wall seconds spent in the ranks' collectives (0 in one process): a
+    /// machine figure, never part of results.
+    comm_wall_s: f64,
 }
 
 impl<S: ShardModel> Simulation<S> {
@@ -273,6 +281,7 @@ impl<S: ShardModel> Simulation<S> {
         let exchange = (0..cfg.shards)
             .map(|_| (0..cfg.shards).map(|_| Vec::new()).collect())
             .collect();
+        let owned = vec![true; cfg.shards as usize];
         Simulation {
             cfg,
             partition,
@@ -282,7 +291,45 @@ impl<S: ShardModel> Simulation<S> {
             events: 0,
             windows: 0,
             reached: SimTime::ZERO,
+            link: None,
+            owned,
+            comm_wall_s: 0.0,
         }
+    }
+
+    /// Spreads the shards over the ranks of `t` (shard `s` on rank
+    /// `s mod ranks`); this process runs only its own. Call before
+    /// scheduling: initial events for other ranks' shards are dropped here
+    /// (every rank schedules them all, each keeps its own). See
+    /// [`transport`].
+    pub fn distribute(&mut self, t: Box<dyn Transport>)
+    where
+        S::Msg: Wire,
+    {
+        let link = Link {
+            t,
+            put: <S::Msg as Wire>::put,
+            take: <S::Msg as Wire>::take,
+        };
+        self.owned = (0..self.shards.len()).map(|s| link.owns(s)).collect();
+        self.link = Some(link);
+    }
+
+    /// This process's rank (0 without [`Simulation::distribute`]): only
+    /// rank 0 reports and writes.
+    pub fn rank(&self) -> usize {
+        self.link.as_ref().map_or(0, |l| l.t.rank())
+    }
+
+    /// Wall seconds this rank spent in collectives (agreeing on windows,
+    /// stop decisions and exchanging messages with other ranks).
+    pub fn comm_wall_s(&self) -> f64 {
+        self.comm_wall_s
+    }
+
+    /// Whether shard `s` runs in this process.
+    pub fn owns_shard(&self, s: u32) -> bool {
+        self.owned[s as usize]
     }
 
     /// The entity-to-shard map.
@@ -303,7 +350,9 @@ impl<S: ShardModel> Simulation<S> {
             "initial event for unknown entity {target}"
         );
         let s = self.partition.shard_of(target) as usize;
-        self.shards[s].schedule_initial(target, time, msg);
+        if self.owned[s] {
+            self.shards[s].schedule_initial(target, time, msg);
+        }
     }
 
     /// Runs `f` inside the run's thread pool, so any parallel work it does
@@ -359,18 +408,22 @@ impl<S: ShardModel> Simulation<S> {
         let l = self.cfg.lookahead_ns;
         let end_ns = limits.end.0;
         let stop = loop {
-            if limits.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            // Every rank takes the same decisions from the same figures.
+            let t0 = self.link.is_some().then(std::time::Instant::now);
+            let (events, interrupted) = self.agree_counts(limits);
+            self.events = events;
+            let next =
+                (!interrupted && events < limits.max_events).then(|| self.agree_next_window());
+            if let Some(t0) = t0 {
+                self.comm_wall_s += t0.elapsed().as_secs_f64();
+            }
+            if interrupted {
                 break StopReason::Interrupted;
             }
-            if self.events >= limits.max_events {
+            let Some(next) = next else {
                 break StopReason::MaxEvents;
-            }
-            let Some(w) = self
-                .shards
-                .iter()
-                .filter_map(|s| s.out.calendar.next_window())
-                .min()
-            else {
+            };
+            let Some(w) = next else {
                 break StopReason::Exhausted;
             };
             let start_ns = w.saturating_mul(l);
@@ -379,6 +432,7 @@ impl<S: ShardModel> Simulation<S> {
             }
             let window_end_ns = start_ns.saturating_add(l);
             let shards = &mut self.shards;
+            let owned = &self.owned;
             // A window with little work runs on the calling thread: waking
             // the pool costs more than it saves (threshold measured, see
             // INLINE_WINDOW_EVENTS). With one thread the pool is never used.
@@ -391,14 +445,16 @@ impl<S: ShardModel> Simulation<S> {
                 heavy |= n > 1 && s.model.wants_prepare();
             }
             if self.cfg.threads <= 1 || (work < INLINE_WINDOW_EVENTS && !heavy) {
-                for s in shards.iter_mut() {
+                for (_, s) in shards.iter_mut().enumerate().filter(|(i, _)| owned[*i]) {
                     s.run_window(w, window_end_ns, end_ns, false);
                 }
             } else {
                 self.pool.install(|| {
                     shards
                         .par_iter_mut()
-                        .for_each(|s| s.run_window(w, window_end_ns, end_ns, true))
+                        .enumerate()
+                        .filter(|(i, _)| owned[*i])
+                        .for_each(|(_, s)| s.run_window(w, window_end_ns, end_ns, true))
                 });
             }
             self.exchange();
@@ -417,22 +473,91 @@ impl<S: ShardModel> Simulation<S> {
         if stop == StopReason::EndTime {
             self.reached = limits.end;
         }
-        RunReport {
-            events: self.events,
-            digest: self
-                .shards
+        let mut totals = [
+            self.shards.iter().map(|s| s.stats.events).sum(),
+            self.shards
                 .iter()
                 .fold(0u64, |d, s| d.wrapping_add(s.stats.digest)),
+            self.pending(),
+        ];
+        if let Some(link) = &self.link {
+            link.t.sum_u64s(&mut totals);
+        }
+        self.events = totals[0];
+        RunReport {
+            events: totals[0],
+            digest: totals[1],
             windows: self.windows,
             stop,
             reached: self.reached,
-            pending: self.pending(),
+            pending: totals[2],
         }
+    }
+
+    /// Events run so far over every rank, and whether any was interrupted.
+    fn agree_counts(&self, limits: &RunLimits<'_>) -> (u64, bool) {
+        let interrupted = limits.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
+        let local = self.shards.iter().map(|s| s.stats.events).sum();
+        match &self.link {
+            None => (local, interrupted),
+            Some(link) => {
+                let mut v = [local, interrupted as u64];
+                link.t.sum_u64s(&mut v);
+                (v[0], v[1] > 0)
+            }
+        }
+    }
+
+    /// The earliest window with a pending event on any rank.
+    fn agree_next_window(&self) -> Option<u64> {
+        let local = self
+            .shards
+            .iter()
+            .filter_map(|s| s.out.calendar.next_window())
+            .min();
+        match &self.link {
+            None => local,
+            Some(link) => {
+                let w = link.t.min_u64(local.unwrap_or(u64::MAX));
+                (w != u64::MAX).then_some(w)
+            }
+        }
+    }
+
+    /// Sends the outboxes of this rank's shards for other ranks' shards
+    /// (one all-to-all), and delivers what the other ranks sent here.
+    fn exchange_remote(&mut self) {
+        let Some(link) = &self.link else {
+            return;
+        };
+        let t0 = std::time::Instant::now();
+        let ranks = link.t.ranks();
+        let mut send: Vec<Vec<u8>> = vec![Vec::new(); ranks];
+        for shard in self.shards.iter_mut() {
+            for (d, out) in shard.out.outbox.iter_mut().enumerate() {
+                if !self.owned[d] {
+                    for e in out.drain(..) {
+                        transport::put_event(&e, link.put, &mut send[d % ranks]);
+                    }
+                }
+            }
+        }
+        for bytes in link.t.all_to_all(&send) {
+            let mut b = &bytes[..];
+            while !b.is_empty() {
+                let e = transport::take_event(&mut b, link.take);
+                let d = self.partition.shard_of(e.target) as usize;
+                debug_assert!(self.owned[d], "an event for another rank's shard");
+                self.shards[d].receive_one(e);
+            }
+        }
+        self.comm_wall_s += t0.elapsed().as_secs_f64();
     }
 
     /// Moves every shard's outbox to its destination shards.
     fn exchange(&mut self) {
         use rayon::prelude::*;
+        self.exchange_remote();
         let n = self.shards.len();
         let mut any = false;
         for (s, shard) in self.shards.iter_mut().enumerate() {

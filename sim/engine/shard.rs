@@ -268,6 +268,11 @@ impl<S: ShardModel> Shard<S> {
         }
     }
 
+    /// Delivers one message from another rank's shard.
+    pub(crate) fn receive_one(&mut self, ev: Event<S::Msg>) {
+        self.out.calendar.push(ev);
+    }
+
     /// Delivers messages from other shards (unordered; sorting happens when
     /// their window starts).
     pub(crate) fn receive(&mut self, incoming: &mut Vec<Event<S::Msg>>) {

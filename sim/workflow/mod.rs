@@ -9,6 +9,7 @@ pub mod explore;
 pub mod fuzz;
 pub mod gbcs;
 pub mod gbcs_sample;
+pub mod mpi;
 pub mod perf;
 pub mod plot;
 pub mod progress;

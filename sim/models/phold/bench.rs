@@ -5,6 +5,18 @@
 use crate::models::phold::{self, baseline, PholdParams};
 use serde_json::json;
 
+/// `dccsim bench phold`: runs and prints the report. Over MPI every rank
+/// runs its shards and rank 0 prints (the baselines run only without MPI).
+pub fn print(p: &PholdParams, seed: u64, shards: u32, threads: usize, no_baseline: bool) {
+    let ranks = crate::workflow::mpi::ranks();
+    let root = ranks.as_ref().is_none_or(|t| t.rank() == 0);
+    let skip = no_baseline || ranks.is_some();
+    let v = bench_phold(p, seed, shards, threads, skip, ranks);
+    if root {
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    }
+}
+
 /// Runs the engine (and, unless `skip_baseline`, the heap baseline) and
 /// returns the JSON report.
 pub fn bench_phold(
@@ -13,8 +25,10 @@ pub fn bench_phold(
     shards: u32,
     threads: usize,
     skip_baseline: bool,
+    ranks: Option<Box<dyn crate::engine::transport::Transport>>,
 ) -> serde_json::Value {
-    let eng = phold::run(p, seed, shards, threads, None);
+    let n_ranks = ranks.as_ref().map_or(1, |t| t.ranks());
+    let eng = phold::run_on(p, seed, shards, threads, u64::MAX, None, ranks, |_| {});
     let eps = eng.report.events as f64 / eng.run_wall_s.max(1e-9);
     let mut out = json!({
         "bench": "phold",
@@ -27,6 +41,9 @@ pub fn bench_phold(
         "seed": seed,
         "shards": shards,
         "threads": threads,
+        "ranks": n_ranks,
+        "comm_wall_s": eng.comm_wall_s,
+        "comm_us_per_window": eng.comm_wall_s * 1e6 / eng.report.windows.max(1) as f64,
         "events": eng.report.events,
         "windows": eng.report.windows,
         "pending_at_end": eng.report.pending,

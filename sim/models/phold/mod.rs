@@ -220,6 +220,8 @@ pub struct PholdRun {
     pub run_wall_s: f64,
     /// Bytes held by pending-event storage at the end.
     pub queue_bytes: usize,
+    /// Wall seconds this rank spent in collectives (0 in one process).
+    pub comm_wall_s: f64,
 }
 
 /// Runs PHOLD on the engine.
@@ -244,6 +246,24 @@ pub fn run_observed(
     interrupt: Option<&AtomicBool>,
     observe: impl FnMut(&crate::engine::Progress),
 ) -> PholdRun {
+    run_on(
+        p, seed, shards, threads, max_events, interrupt, None, observe,
+    )
+}
+
+/// Runs this rank's share of PHOLD over the ranks of `ranks` (see
+/// [`crate::engine::transport`]): every rank gets the same report.
+#[allow(clippy::too_many_arguments)]
+pub fn run_on(
+    p: &PholdParams,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    max_events: u64,
+    interrupt: Option<&AtomicBool>,
+    ranks: Option<Box<dyn crate::engine::transport::Transport>>,
+    observe: impl FnMut(&crate::engine::Progress),
+) -> PholdRun {
     let t0 = std::time::Instant::now();
     let rules = Rules::new(p, seed);
     let cfg = EngineConfig {
@@ -261,9 +281,17 @@ pub fn run_observed(
         // beyond that a shard's LPs share slots and most lookups miss.
         cache: BlockCache::new((partition.entities_in_shard(s) as usize).min(1024)),
     });
-    // Initial events, generated per shard in parallel (each LP's from its own stream).
+    if let Some(t) = ranks {
+        sim.distribute(t);
+    }
+    // Initial events, generated per shard in parallel (each LP's from its
+    // own stream; with several ranks, each generates its own shards').
     let e = p.events_per_lp;
+    let owned: Vec<bool> = (0..cfg_shards(&sim)).map(|s| sim.owns_shard(s)).collect();
     let initial: Vec<Vec<(EntityId, SimTime)>> = sim.map_shards(|s, m| {
+        if !owned[s as usize] {
+            return Vec::new();
+        }
         let part = m.partition;
         part.entities_of(s)
             .flat_map(|lp| {
@@ -293,7 +321,12 @@ pub fn run_observed(
         setup_wall_s,
         run_wall_s,
         queue_bytes: sim.queue_bytes(),
+        comm_wall_s: sim.comm_wall_s(),
     }
+}
+
+fn cfg_shards<S: crate::engine::ShardModel>(sim: &Simulation<S>) -> u32 {
+    sim.config().shards
 }
 
 /// Ring size: enough windows to hold nearly all delays (mean/lookahead × 16).

@@ -257,6 +257,7 @@ fn default_threads() -> usize {
 
 /// Parses the command line, runs the command, and returns the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let _mpi = crate::workflow::mpi::init();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -360,14 +361,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                 eprintln!("error: bench phold: --threads and --shards must be at least 1");
                 return EXIT_BAD_INPUT;
             }
-            let v = crate::models::phold::bench::bench_phold(
-                &p,
-                a.seed,
-                a.shards,
-                a.threads,
-                a.no_baseline,
-            );
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            crate::models::phold::bench::print(&p, a.seed, a.shards, a.threads, a.no_baseline);
             EXIT_OK
         }
     }

@@ -1,0 +1,203 @@
+//! Running one simulation over several processes (ranks).
+//!
+//! The shards of a run are fixed by the scenario; with a [`Transport`] they
+//! are spread over the ranks (shard `s` lives on rank `s mod ranks`). Each
+//! rank runs its own shards' windows; at every window barrier the ranks
+//! agree on what the window loop decides alone in one process:
+//!
+//! * the next window: the minimum over the ranks of their shards' next
+//!   pending window ([`Transport::min_u64`]);
+//! * whether to stop: the events run so far and whether any rank was
+//!   interrupted ([`Transport::sum_u64s`]);
+//! * the messages between shards on different ranks: serialised per
+//!   destination rank and swapped in one all-to-all
+//!   ([`Transport::all_to_all`]).
+//!
+//! Because delivery order within a window never matters (a window's events
+//! are sorted by their integer key when it starts) and the run digest is a
+//! wrapping sum, a run gives the same events, digest and model results at
+//! any number of ranks and threads.
+//!
+//! The engine knows no MPI: `workflow::mpi` implements [`Transport`] over
+//! rsmpi behind the `mpi` cargo feature.
+
+use super::event::Event;
+use super::time::SimTime;
+
+/// What the window loop needs from a set of cooperating ranks. Every call
+/// is collective: every rank makes the same calls in the same order.
+pub trait Transport {
+    /// This process's rank, `0..ranks()`.
+    fn rank(&self) -> usize;
+    /// Number of ranks.
+    fn ranks(&self) -> usize;
+    /// The minimum of `x` over the ranks.
+    fn min_u64(&self, x: u64) -> u64;
+    /// Element-wise wrapping sums of `xs` over the ranks, in place.
+    fn sum_u64s(&self, xs: &mut [u64]);
+    /// `send[r]` goes to rank `r`; returns what each rank sent this one.
+    fn all_to_all(&self, send: &[Vec<u8>]) -> Vec<Vec<u8>>;
+}
+
+/// A message payload that can cross a process boundary.
+pub trait Wire: Sized {
+    /// Appends the payload's bytes.
+    fn put(&self, out: &mut Vec<u8>);
+    /// Reads a payload from the front of `b`, advancing it.
+    fn take(b: &mut &[u8]) -> Self;
+}
+
+impl Wire for () {
+    fn put(&self, _out: &mut Vec<u8>) {}
+    fn take(_b: &mut &[u8]) -> Self {}
+}
+
+/// An engine's link to the other ranks: the transport and the payload codec.
+pub(crate) struct Link<M> {
+    pub(crate) t: Box<dyn Transport>,
+    pub(crate) put: fn(&M, &mut Vec<u8>),
+    pub(crate) take: fn(&mut &[u8]) -> M,
+}
+
+impl<M> Link<M> {
+    /// Whether shard `s` of `shards` lives on this rank.
+    pub(crate) fn owns(&self, s: usize) -> bool {
+        s % self.t.ranks() == self.t.rank()
+    }
+}
+
+fn take_u64(b: &mut &[u8]) -> u64 {
+    let (head, rest) = b.split_at(8);
+    *b = rest;
+    u64::from_le_bytes(head.try_into().expect("8 bytes"))
+}
+
+fn take_u32(b: &mut &[u8]) -> u32 {
+    let (head, rest) = b.split_at(4);
+    *b = rest;
+    u32::from_le_bytes(head.try_into().expect("4 bytes"))
+}
+
+/// Appends an event: its key (24 bytes, little-endian) then its payload.
+pub(crate) fn put_event<M>(e: &Event<M>, put: fn(&M, &mut Vec<u8>), out: &mut Vec<u8>) {
+    out.extend_from_slice(&e.time.0.to_le_bytes());
+    out.extend_from_slice(&e.seq.to_le_bytes());
+    out.extend_from_slice(&e.target.to_le_bytes());
+    out.extend_from_slice(&e.src.to_le_bytes());
+    put(&e.msg, out);
+}
+
+/// Reads an event written by [`put_event`].
+pub(crate) fn take_event<M>(b: &mut &[u8], take: fn(&mut &[u8]) -> M) -> Event<M> {
+    let time = SimTime(take_u64(b));
+    let seq = take_u64(b);
+    let target = take_u32(b);
+    let src = take_u32(b);
+    Event {
+        time,
+        seq,
+        target,
+        src,
+        msg: take(b),
+    }
+}
+
+/// Ranks as threads of one process, for tests of the distributed window
+/// loop without MPI: `ThreadRanks::new(r)` gives one transport per rank;
+/// run each rank's simulation on its own thread.
+pub struct ThreadRanks {
+    rank: usize,
+    shared: std::sync::Arc<Shared>,
+}
+
+struct Shared {
+    n: usize,
+    barrier: std::sync::Barrier,
+    slots: std::sync::Mutex<Vec<Vec<u64>>>,
+    /// `mail[to][from]`.
+    mail: std::sync::Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+impl ThreadRanks {
+    /// One transport for each of `n` ranks.
+    pub fn new(n: usize) -> Vec<ThreadRanks> {
+        let shared = std::sync::Arc::new(Shared {
+            n,
+            barrier: std::sync::Barrier::new(n),
+            slots: std::sync::Mutex::new(vec![Vec::new(); n]),
+            mail: std::sync::Mutex::new(vec![vec![Vec::new(); n]; n]),
+        });
+        (0..n)
+            .map(|rank| ThreadRanks {
+                rank,
+                shared: shared.clone(),
+            })
+            .collect()
+    }
+
+    /// Every rank's `xs`, after every rank has put its own.
+    fn gather(&self, xs: &[u64]) -> Vec<Vec<u64>> {
+        let s = &self.shared;
+        s.slots.lock().expect("no rank panicked")[self.rank] = xs.to_vec();
+        s.barrier.wait();
+        let all = s.slots.lock().expect("no rank panicked").clone();
+        s.barrier.wait();
+        all
+    }
+}
+
+impl Transport for ThreadRanks {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn ranks(&self) -> usize {
+        self.shared.n
+    }
+    fn min_u64(&self, x: u64) -> u64 {
+        self.gather(&[x]).iter().map(|v| v[0]).min().expect("ranks")
+    }
+    fn sum_u64s(&self, xs: &mut [u64]) {
+        let all = self.gather(xs);
+        for (i, x) in xs.iter_mut().enumerate() {
+            *x = all.iter().fold(0u64, |a, v| a.wrapping_add(v[i]));
+        }
+    }
+    fn all_to_all(&self, send: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let s = &self.shared;
+        {
+            let mut mail = s.mail.lock().expect("no rank panicked");
+            for (to, bytes) in send.iter().enumerate() {
+                mail[to][self.rank] = bytes.clone();
+            }
+        }
+        s.barrier.wait();
+        let got = std::mem::take(&mut s.mail.lock().expect("no rank panicked")[self.rank]);
+        s.mail.lock().expect("no rank panicked")[self.rank] = vec![Vec::new(); s.n];
+        s.barrier.wait();
+        got
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        let e = Event {
+            time: SimTime(0x0102_0304_0506_0708),
+            seq: 42,
+            target: 7,
+            src: 9,
+            msg: (),
+        };
+        let mut b = Vec::new();
+        put_event(&e, <()>::put, &mut b);
+        put_event(&e, <()>::put, &mut b);
+        assert_eq!(b.len(), 48);
+        let mut s = &b[..];
+        assert_eq!(take_event(&mut s, <()>::take), e);
+        assert_eq!(take_event(&mut s, <()>::take), e);
+        assert!(s.is_empty());
+    }
+}
