@@ -58,3 +58,55 @@ fn phold_identical_at_1_2_3_ranks() {
         assert_eq!(phold(np, threads), plain, "{np} ranks × {threads} threads");
     }
 }
+
+/// `dccsim sweep` over 2 ranks writes the same `sweep.csv` as without mpirun.
+#[test]
+fn sweep_identical_over_2_ranks() {
+    let bin = env!("CARGO_BIN_EXE_dccsim");
+    let dir = std::env::temp_dir().join(format!("dccsim-mpi-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = |out: &std::path::Path| {
+        [
+            "sweep",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/mass_disconnect.toml"
+            ),
+            "--vary",
+            "parameters.anomaly.threshold_min=20,80",
+            "--replications",
+            "2",
+            "--threads",
+            "1",
+            "--set",
+            "fleet.meters=2000",
+            "--set",
+            "run.end_h=17.75",
+            "--set",
+            "crypto.mode=\"modeled\"",
+            "--quiet",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect::<Vec<_>>()
+    };
+    let one = dir.join("one");
+    let st = Command::new(bin).args(args(&one)).status().unwrap();
+    assert!(st.success());
+    let two = dir.join("two");
+    let st = Command::new("mpirun")
+        .args(["--oversubscribe", "-np", "2", bin])
+        .args(args(&two))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        std::fs::read_to_string(one.join("sweep.csv")).unwrap(),
+        std::fs::read_to_string(two.join("sweep.csv")).unwrap()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

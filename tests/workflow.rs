@@ -169,3 +169,57 @@ fn bench_check_passes_unchanged_figures_and_names_each_regression() {
         .iter()
         .any(|x| x.starts_with("engine.events_per_s: missing")));
 }
+
+/// Over ranks (as threads, no MPI): each rank runs its share of the runs,
+/// rank 0 gathers the summaries and writes the same `sweep.csv`.
+#[test]
+fn sweep_over_ranks_writes_the_same_csv() {
+    use dccsim::engine::transport::{ThreadRanks, Transport};
+    use dccsim::workflow::sweep::{parse_vary, sweep_on, SweepSpec};
+    let scenario = PathBuf::from(HEADLINE);
+    let sets: Vec<String> = [
+        "fleet.meters=2000",
+        "run.end_h=17.75",
+        "attack.rate_per_s=0.5",
+        "crypto.mode=\"modeled\"",
+    ]
+    .map(String::from)
+    .to_vec();
+    let vary = vec![parse_vary("parameters.anomaly.threshold_min=20,80").unwrap()];
+    fn spec<'a>(
+        scenario: &'a Path,
+        sets: &'a [String],
+        vary: &'a [dccsim::workflow::sweep::Vary],
+        out: &'a Path,
+    ) -> SweepSpec<'a> {
+        SweepSpec {
+            scenario,
+            sets,
+            vary,
+            replications: 3,
+            threads: 1,
+            out,
+            quiet: true,
+        }
+    }
+    let one = tmp("sweep-one");
+    sweep_on(&spec(&scenario, &sets, &vary, &one), None).unwrap();
+    let ranked = tmp("sweep-ranks");
+    std::thread::scope(|sc| {
+        for t in ThreadRanks::new(3) {
+            let spec = spec(&scenario, &sets, &vary, &ranked);
+            sc.spawn(move || {
+                let t: Box<dyn Transport> = Box::new(t);
+                sweep_on(&spec, Some(t)).unwrap();
+            });
+        }
+    });
+    assert_eq!(
+        std::fs::read_to_string(one.join("sweep.csv")).unwrap(),
+        std::fs::read_to_string(ranked.join("sweep.csv")).unwrap()
+    );
+    assert_eq!(std::fs::read_dir(ranked.join("runs")).unwrap().count(), 6);
+    for d in [one, ranked] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}

@@ -7,6 +7,13 @@
 //! `sweep.csv` has one row per setting and metric: n, mean, standard
 //! deviation and a 95% confidence interval (Student t). Nothing in it
 //! depends on `--threads`.
+//!
+//! Over MPI ranks (`mpirun -np R dccsim sweep ...`, the `mpi` feature),
+//! run `k` of the list runs on rank `k mod R` (each on `--threads`
+//! threads, one run per thread); the ranks' summaries are gathered on
+//! rank 0, which writes `sweep.csv` and the plots: the same files as in
+//! one process. Every rank writes its runs' folders under `runs/`, so the
+//! output folder must be on a file system every rank sees.
 
 use crate::workflow::run::RunOptions;
 use crate::workflow::scenario::{self, ScenarioError};
@@ -146,6 +153,16 @@ fn fmt(x: f64) -> String {
 
 /// Runs the sweep; returns the path of `sweep.csv`.
 pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
+    sweep_on(spec, crate::workflow::mpi::ranks())
+}
+
+/// [`sweep`] over the ranks of `ranks` (see the module docs); every rank
+/// returns the path of `sweep.csv`, which rank 0 writes.
+pub fn sweep_on(
+    spec: &SweepSpec<'_>,
+    ranks: Option<Box<dyn crate::engine::transport::Transport>>,
+) -> Result<PathBuf, SweepError> {
+    let (me, n_ranks) = ranks.as_ref().map_or((0, 1), |t| (t.rank(), t.ranks()));
     // The settings: cross product, first key slowest.
     let mut settings: Vec<Vec<String>> = vec![Vec::new()];
     for v in spec.vary {
@@ -185,6 +202,9 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
                 let Some((i, r, l)) = jobs.get(k) else {
                     break;
                 };
+                if k % n_ranks != me {
+                    continue;
+                }
                 let name = format!("s{i:03}_r{r:02}");
                 let opts = RunOptions {
                     out: spec.out.join("runs").join(&name),
@@ -211,10 +231,42 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
             });
         }
     });
-    if let Some(e) = failure.into_inner().expect("not poisoned") {
+    let failure = failure.into_inner().expect("not poisoned");
+    let mut results = results.into_inner().expect("not poisoned");
+    let path = spec.out.join("sweep.csv");
+    if let Some(t) = &ranks {
+        // Every rank learns whether any failed, then rank 0 gathers.
+        let mut failed = [failure.is_some() as u64];
+        t.sum_u64s(&mut failed);
+        if failed[0] > 0 {
+            return Err(failure.unwrap_or_else(|| {
+                SweepError::Run("a run on another rank".into(), "failed".into())
+            }));
+        }
+        let mut send = vec![Vec::new(); n_ranks];
+        for (k, s) in results.iter().enumerate() {
+            if let (true, Some(s)) = (k % n_ranks == me, s) {
+                let bytes = serde_json::to_vec(s).expect("serialisable");
+                send[0].extend_from_slice(&(k as u64).to_le_bytes());
+                send[0].extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+                send[0].extend_from_slice(&bytes);
+            }
+        }
+        let got = t.all_to_all(&send);
+        if me != 0 {
+            return Ok(path);
+        }
+        for mut b in got.iter().map(|v| &v[..]) {
+            while !b.is_empty() {
+                let k = u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
+                let len = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
+                results[k] = serde_json::from_slice(&b[16..16 + len]).ok();
+                b = &b[16 + len..];
+            }
+        }
+    } else if let Some(e) = failure {
         return Err(e);
     }
-    let results = results.into_inner().expect("not poisoned");
     let mut csv = String::new();
     for v in spec.vary {
         csv.push_str(&v.key);
@@ -244,7 +296,6 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<PathBuf, SweepError> {
             ));
         }
     }
-    let path = spec.out.join("sweep.csv");
     crate::workflow::results::write_atomic(&path, csv.as_bytes())?;
     crate::workflow::plot::plot_all(spec.out).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(path)

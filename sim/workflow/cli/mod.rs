@@ -613,7 +613,7 @@ fn cmd_sweep(a: SweepArgs) -> i32 {
     };
     match sweep::sweep(&spec) {
         Ok(p) => {
-            if !a.quiet {
+            if !a.quiet && crate::workflow::mpi::rank() == 0 {
                 println!("{}", p.display());
             }
             EXIT_OK
