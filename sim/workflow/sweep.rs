@@ -54,6 +54,44 @@ pub struct Vary {
     pub values: Vec<String>,
 }
 
+/// Over ranks: every rank learns whether any run failed (the error), then
+/// rank 0 collects every rank's summaries into `results`. `true` on rank 0.
+fn gather_on_root(
+    t: &dyn crate::engine::transport::Transport,
+    failure: Option<SweepError>,
+    results: &mut [Option<Value>],
+) -> Result<bool, SweepError> {
+    let (me, n_ranks) = (t.rank(), t.ranks());
+    let mut failed = [failure.is_some() as u64];
+    t.sum_u64s(&mut failed);
+    if failed[0] > 0 {
+        return Err(failure
+            .unwrap_or_else(|| SweepError::Run("a run on another rank".into(), "failed".into())));
+    }
+    let mut send = vec![Vec::new(); n_ranks];
+    for (k, s) in results.iter().enumerate() {
+        if let (true, Some(s)) = (k % n_ranks == me, s) {
+            let bytes = serde_json::to_vec(s).expect("serialisable");
+            send[0].extend_from_slice(&(k as u64).to_le_bytes());
+            send[0].extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            send[0].extend_from_slice(&bytes);
+        }
+    }
+    let got = t.all_to_all(&send);
+    if me != 0 {
+        return Ok(false);
+    }
+    for mut b in got.iter().map(|v| &v[..]) {
+        while !b.is_empty() {
+            let k = u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
+            let len = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
+            results[k] = serde_json::from_slice(&b[16..16 + len]).ok();
+            b = &b[16 + len..];
+        }
+    }
+    Ok(true)
+}
+
 /// Parses `key=v1,v2,...`.
 pub fn parse_vary(s: &str) -> Result<Vary, String> {
     let (k, v) = s
@@ -235,34 +273,8 @@ pub fn sweep_on(
     let mut results = results.into_inner().expect("not poisoned");
     let path = spec.out.join("sweep.csv");
     if let Some(t) = &ranks {
-        // Every rank learns whether any failed, then rank 0 gathers.
-        let mut failed = [failure.is_some() as u64];
-        t.sum_u64s(&mut failed);
-        if failed[0] > 0 {
-            return Err(failure.unwrap_or_else(|| {
-                SweepError::Run("a run on another rank".into(), "failed".into())
-            }));
-        }
-        let mut send = vec![Vec::new(); n_ranks];
-        for (k, s) in results.iter().enumerate() {
-            if let (true, Some(s)) = (k % n_ranks == me, s) {
-                let bytes = serde_json::to_vec(s).expect("serialisable");
-                send[0].extend_from_slice(&(k as u64).to_le_bytes());
-                send[0].extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-                send[0].extend_from_slice(&bytes);
-            }
-        }
-        let got = t.all_to_all(&send);
-        if me != 0 {
+        if !gather_on_root(t.as_ref(), failure, &mut results)? {
             return Ok(path);
-        }
-        for mut b in got.iter().map(|v| &v[..]) {
-            while !b.is_empty() {
-                let k = u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
-                let len = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes")) as usize;
-                results[k] = serde_json::from_slice(&b[16..16 + len]).ok();
-                b = &b[16 + len..];
-            }
         }
     } else if let Some(e) = failure {
         return Err(e);

@@ -169,26 +169,19 @@ pub struct RegionWan {
     pub loss: f64,
 }
 
-/// Most requests or alerts a meter may send per day: one every ~0.9 s, far
-/// beyond any traffic the DCC carries (~5 per meter-day in all), and small
-/// enough that a window of events stays bounded.
+/// Most requests or alerts per meter-day: one every ~0.9 s, far beyond the
+/// DCC's ~5 per meter-day, and small enough to keep a window bounded.
 pub const MAX_PER_METER_DAY: f64 = 1e5;
 
 fn nonneg(k: &str, v: f64) -> Result<(), (String, String)> {
-    if k.ends_with("_per_meter_day") && v > MAX_PER_METER_DAY {
-        return Err((
-            k.to_string(),
-            format!("must be at most {MAX_PER_METER_DAY} per meter per day, got {v}"),
-        ));
-    }
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err((
-            k.to_string(),
-            format!("must be a finite number >= 0, got {v}"),
-        ))
-    }
+    let msg = match v {
+        _ if k.ends_with("_per_meter_day") && v > MAX_PER_METER_DAY => {
+            format!("must be at most {MAX_PER_METER_DAY} per meter per day, got {v}")
+        }
+        _ if v.is_finite() && v >= 0.0 => return Ok(()),
+        _ => format!("must be a finite number >= 0, got {v}"),
+    };
+    Err((k.to_string(), msg))
 }
 
 impl Csp {
@@ -352,8 +345,7 @@ impl Params {
             ));
         }
         if self.csp.wan_sigma > 5.0 {
-            // Beyond 5, one transmission in a hundred takes over 100,000
-            // times the median: no longer a latency model.
+            // Beyond 5, 1% of transmissions take over 100,000x the median.
             return Err((
                 "csp.wan_sigma".into(),
                 format!("must be at most 5, got {}", self.csp.wan_sigma),
