@@ -39,20 +39,9 @@ fn draws_are_reproducible_valid_scenarios_of_every_kind() {
             .unwrap_or_else(|e| panic!("run {run}: {e:?}\n{}", d.toml));
         kinds.extend(d.labels);
     }
-    for k in [
-        "disconnect",
-        "firmware",
-        "replay",
-        "csp_tamper",
-        "flood",
-        "alert_storm",
-        "dsp_outage",
-        "full",
-        "sampled",
-        "modeled",
-        "flaw",
-    ] {
-        assert!(kinds.contains(k), "{k} never drawn: {kinds:?}");
+    let others = ["full", "sampled", "modeled", "flaw"];
+    for k in dccsim::workflow::explore::KINDS.iter().chain(&others) {
+        assert!(kinds.contains(*k), "{k} never drawn: {kinds:?}");
     }
 }
 

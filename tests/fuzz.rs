@@ -44,15 +44,13 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     v
 }
 
-/// SplitMix64, for the mutations.
+/// SplitMix64 (the engine's `mix64` adds the increment), for the mutations.
 struct Mix(u64);
 impl Mix {
     fn next(&mut self) -> u64 {
+        let z = dccsim::engine::mix64(self.0);
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        z
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize

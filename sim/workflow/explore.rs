@@ -85,6 +85,18 @@ pub struct Drawn {
     pub labels: Vec<String>,
 }
 
+/// The attack and fault kinds a run draws from (every `[attack]` kind).
+pub const KINDS: &[&str] = &[
+    "disconnect",
+    "firmware",
+    "replay",
+    "csp_tamper",
+    "flood",
+    "alert_storm",
+    "dsp_outage",
+    "soc_outage",
+];
+
 /// One attack table with random holdings and parameters.
 fn attack_table(
     d: &mut Draw,
@@ -93,16 +105,7 @@ fn attack_table(
     start_h: f64,
     len_h: f64,
 ) -> (String, String) {
-    let kind = d.pick(&[
-        "disconnect",
-        "firmware",
-        "replay",
-        "csp_tamper",
-        "flood",
-        "alert_storm",
-        "dsp_outage",
-        "soc_outage",
-    ]);
+    let kind = d.pick(KINDS);
     let at = start_h + d.unit() * len_h * 0.8;
     let mut t = format!("kind = \"{kind}\"\nstart_h = {at}\n");
     let b = |d: &mut Draw| d.chance(0.5);
