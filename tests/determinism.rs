@@ -66,6 +66,80 @@ fn phold_identical_over_ranks_and_threads() {
     }
 }
 
+/// Every result file but `perf.json` and `manifest.json` of `b` equals
+/// `a`'s; returns how many were compared.
+fn same_files(a: &Path, b: &Path, what: &str) -> usize {
+    let mut compared = 0;
+    for entry in std::fs::read_dir(a).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if dccsim::workflow::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
+            continue;
+        }
+        let x = std::fs::read(a.join(&name)).unwrap();
+        let y = std::fs::read(b.join(&name)).unwrap_or_else(|_| panic!("{name} missing {what}"));
+        assert!(x == y, "{name} differs {what}");
+        compared += 1;
+    }
+    compared
+}
+
+/// The system model over ranks (as threads, no MPI): the default scenario
+/// at a small fleet with the headline attack and full cryptography (jobs
+/// with GBCS bytes and ACB secrets cross ranks; the checker's trace, the
+/// SOC's and DSP's figures, the timelines and stations are gathered on
+/// rank 0) writes the same files at 2 and 3 ranks × 1 and 2 threads as
+/// one process; the other ranks write nothing.
+#[test]
+fn system_result_files_identical_over_ranks() {
+    use dccsim::engine::transport::{ThreadRanks, Transport};
+    use dccsim::workflow::run::{run_on, RunOptions};
+    let sets = [
+        "fleet.meters=3000".to_string(),
+        "run.end_h=18.5".to_string(),
+    ];
+    let l = dccsim::workflow::scenario::load(None, &sets, None).unwrap();
+    let base = std::env::temp_dir().join(format!("dccsim-ranks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let opts = |name: &str, threads| RunOptions {
+        out: base.join(name),
+        threads,
+        quiet: true,
+    };
+    let one = opts("one", 2);
+    run_on(&l, &one, None, None).unwrap();
+    for (ranks, threads) in [(2, 1), (3, 1), (2, 2)] {
+        let o = opts(&format!("r{ranks}t{threads}"), threads);
+        let outs: Vec<_> = std::thread::scope(|sc| {
+            let hs: Vec<_> = ThreadRanks::new(ranks)
+                .into_iter()
+                .map(|t| {
+                    let (l, o) = (&l, &o);
+                    sc.spawn(move || {
+                        let t: Box<dyn Transport> = Box::new(t);
+                        run_on(l, o, None, Some(t)).unwrap()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // The headline attack ran: detected, contained, checked.
+        assert!(
+            outs[0].human.contains("attack disconnect"),
+            "{}",
+            outs[0].human
+        );
+        assert!(outs[0].human.contains("contained after"));
+        assert!(outs[1..].iter().all(|o| o.human.is_empty() && !o.partial));
+        let what = format!("at {ranks} ranks × {threads} threads");
+        let n = same_files(&one.out, &o.out, &what);
+        assert!(n >= 40, "{n} files compared");
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(o.out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(m["ranks"].as_u64(), Some(ranks as u64));
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
 fn run_cli(out: &Path, threads: usize) {
     let st = Command::new(env!("CARGO_BIN_EXE_dccsim"))
         .args([
@@ -92,18 +166,7 @@ fn result_files_byte_identical_at_1_and_2_threads() {
     let (a, b) = (base.join("t1"), base.join("t2"));
     run_cli(&a, 1);
     run_cli(&b, 2);
-    let mut compared = 0;
-    for entry in std::fs::read_dir(&a).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if dccsim::workflow::results::NON_DETERMINISTIC_FILES.contains(&name.as_str()) {
-            continue;
-        }
-        let x = std::fs::read(a.join(&name)).unwrap();
-        let y =
-            std::fs::read(b.join(&name)).unwrap_or_else(|_| panic!("{name} missing at 2 threads"));
-        assert_eq!(x, y, "{name} differs between 1 and 2 threads");
-        compared += 1;
-    }
+    let compared = same_files(&a, &b, "at 2 threads");
     assert!(
         compared >= 40,
         "summary, timeline, time series, histograms and plots: {compared} files"

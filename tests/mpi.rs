@@ -1,7 +1,9 @@
 //! Over MPI ranks (the `mpi` feature; `cargo test --release --features mpi
 //! --test mpi`, needs Open MPI's `mpirun`): PHOLD gives the same events and
 //! digest at 1, 2 and 3 ranks (oversubscribed on 2 cores) as the plain
-//! single-process run. Without the feature this file tests nothing.
+//! single-process run; `dccsim run` of the system model writes the same
+//! files at 2 and 3 ranks; `sweep` and `risk` gather the same files on
+//! rank 0. Without the feature this file tests nothing.
 #![cfg(feature = "mpi")]
 
 use std::process::Command;
@@ -108,5 +110,137 @@ fn sweep_identical_over_2_ranks() {
         std::fs::read_to_string(one.join("sweep.csv")).unwrap(),
         std::fs::read_to_string(two.join("sweep.csv")).unwrap()
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `dccsim ARGS` at `np` ranks (0: without mpirun).
+fn dccsim(np: usize, args: &[String]) {
+    let bin = env!("CARGO_BIN_EXE_dccsim");
+    let st = if np == 0 {
+        Command::new(bin).args(args).status()
+    } else {
+        Command::new("mpirun")
+            .args(["--oversubscribe", "-np", &np.to_string(), bin])
+            .args(args)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .status()
+    }
+    .expect("mpirun (Open MPI) is installed");
+    assert!(st.success(), "np {np}: dccsim {args:?}");
+}
+
+/// Every file of `a` but `perf.json` and `manifest.json` equals `b`'s.
+fn same_files(a: &std::path::Path, b: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(a).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if ["perf.json", "manifest.json"].contains(&name.as_str()) {
+            continue;
+        }
+        let x = std::fs::read(a.join(&name)).unwrap();
+        let y = std::fs::read(b.join(&name)).unwrap_or_else(|_| panic!("{name} missing"));
+        assert!(
+            x == y,
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+        n += 1;
+    }
+    n
+}
+
+/// `mpirun -np 2|3 dccsim run` of the default scenario (small fleet, the
+/// headline attack, full cryptography): the same files as one process.
+#[test]
+fn system_run_identical_at_2_and_3_ranks() {
+    let dir = std::env::temp_dir().join(format!("dccsim-mpi-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "run",
+            "--set",
+            "fleet.meters=3000",
+            "--set",
+            "run.end_h=18.5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--threads", "1", "--quiet", "--out"].map(String::from))
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    dccsim(0, &args(&dir.join("one")));
+    for np in [2, 3] {
+        let out = dir.join(format!("np{np}"));
+        dccsim(np, &args(&out));
+        assert!(same_files(&dir.join("one"), &out) >= 40);
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("perf.json")).unwrap()).unwrap();
+        assert_eq!(m["ranks"], np as u64);
+        assert_eq!(m["rank_events"].as_array().map(Vec::len), Some(np));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `mpirun -np 2 dccsim risk`: incidents spread over ranks, the same study.
+#[test]
+fn risk_identical_over_2_ranks() {
+    let dir = std::env::temp_dir().join(format!("dccsim-mpi-risk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "risk",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/governance/base.toml"
+            ),
+            "--years",
+            "200",
+            "--set",
+            "fleet.meters=2000",
+            "--set",
+            "risk.library=2",
+            "--set",
+            "risk.incident_h=1",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    dccsim(0, &args(&dir.join("one")));
+    dccsim(2, &args(&dir.join("two")));
+    assert!(same_files(&dir.join("one"), &dir.join("two")) >= 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `mpirun -np 2 dccsim run` of a PHOLD scenario: the same summary.
+#[test]
+fn phold_run_identical_over_2_ranks() {
+    let dir = std::env::temp_dir().join(format!("dccsim-mpi-phold-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "run",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/phold_small.toml"),
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    dccsim(0, &args(&dir.join("one")));
+    dccsim(2, &args(&dir.join("two")));
+    assert!(same_files(&dir.join("one"), &dir.join("two")) >= 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }

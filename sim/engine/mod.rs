@@ -218,6 +218,33 @@ pub struct RunReport {
     pub pending: u64,
 }
 
+/// One rank's share of a run: a machine figure, only ever written to
+/// `perf.json` or benchmark output. `busy_s` is the rank's wall time in
+/// the window loop less `comm_s`, its time in collectives (which includes
+/// waiting for slower ranks at the barrier).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RankLoad {
+    /// Events this rank's shards handled.
+    pub events: u64,
+    /// Wall seconds running its windows and exchanges.
+    pub busy_s: f64,
+    /// Wall seconds in collectives.
+    pub comm_s: f64,
+}
+
+impl RankLoad {
+    /// The slowest rank's busy time over the mean (1 is perfect balance).
+    pub fn imbalance(loads: &[RankLoad]) -> f64 {
+        let mean = loads.iter().map(|l| l.busy_s).sum::<f64>() / loads.len().max(1) as f64;
+        let max = loads.iter().map(|l| l.busy_s).fold(0.0, f64::max);
+        if mean > 0.0 {
+            max / mean
+        } else {
+            1.0
+        }
+    }
+}
+
 /// A progress snapshot handed to the observer at window barriers.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
@@ -246,6 +273,8 @@ pub struct Simulation<S: ShardModel> {
     /// Wall seconds spent in the ranks' collectives (0 in one process): a
     /// machine figure, never part of results.
     comm_wall_s: f64,
+    /// Every rank's share of the last run (one entry in one process).
+    loads: Vec<RankLoad>,
 }
 
 impl<S: ShardModel> Simulation<S> {
@@ -294,6 +323,7 @@ impl<S: ShardModel> Simulation<S> {
             link: None,
             owned,
             comm_wall_s: 0.0,
+            loads: Vec::new(),
         }
     }
 
@@ -321,10 +351,21 @@ impl<S: ShardModel> Simulation<S> {
         self.link.as_ref().map_or(0, |l| l.t.rank())
     }
 
+    /// The other ranks, after [`Simulation::distribute`]: for a model's
+    /// own collectives after the run (gathering its figures on rank 0).
+    pub fn transport(&self) -> Option<&dyn Transport> {
+        self.link.as_ref().map(|l| &*l.t)
+    }
+
     /// Wall seconds this rank spent in collectives (agreeing on windows,
     /// stop decisions and exchanging messages with other ranks).
     pub fn comm_wall_s(&self) -> f64 {
         self.comm_wall_s
+    }
+
+    /// Every rank's events and wall times in the last run, by rank.
+    pub fn rank_loads(&self) -> &[RankLoad] {
+        &self.loads
     }
 
     /// Whether shard `s` runs in this process.
@@ -407,6 +448,8 @@ impl<S: ShardModel> Simulation<S> {
         use rayon::prelude::*;
         let l = self.cfg.lookahead_ns;
         let end_ns = limits.end.0;
+        let started = std::time::Instant::now();
+        let comm_before = self.comm_wall_s;
         let stop = loop {
             // Every rank takes the same decisions from the same figures.
             let t0 = self.link.is_some().then(std::time::Instant::now);
@@ -480,10 +523,12 @@ impl<S: ShardModel> Simulation<S> {
                 .fold(0u64, |d, s| d.wrapping_add(s.stats.digest)),
             self.pending(),
         ];
+        let local_events = totals[0];
         if let Some(link) = &self.link {
             link.t.sum_u64s(&mut totals);
         }
         self.events = totals[0];
+        self.gather_loads(local_events, started, comm_before);
         RunReport {
             events: totals[0],
             digest: totals[1],
@@ -492,6 +537,31 @@ impl<S: ShardModel> Simulation<S> {
             reached: self.reached,
             pending: totals[2],
         }
+    }
+
+    /// Every rank's [`RankLoad`] of the run that began at `started`.
+    fn gather_loads(&mut self, events: u64, started: std::time::Instant, comm_before: f64) {
+        let comm_s = self.comm_wall_s - comm_before;
+        let busy_s = started.elapsed().as_secs_f64() - comm_s;
+        let (rank, ranks) = self
+            .link
+            .as_ref()
+            .map_or((0, 1), |l| (l.t.rank(), l.t.ranks()));
+        let mut v = vec![0u64; 3 * ranks];
+        v[3 * rank] = events;
+        v[3 * rank + 1] = (busy_s.max(0.0) * 1e9) as u64;
+        v[3 * rank + 2] = (comm_s * 1e9) as u64;
+        if let Some(link) = &self.link {
+            link.t.sum_u64s(&mut v);
+        }
+        self.loads = v
+            .chunks(3)
+            .map(|c| RankLoad {
+                events: c[0],
+                busy_s: c[1] as f64 / 1e9,
+                comm_s: c[2] as f64 / 1e9,
+            })
+            .collect();
     }
 
     /// Events run so far over every rank, and whether any was interrupted.

@@ -52,6 +52,119 @@ impl Wire for () {
     fn take(_b: &mut &[u8]) -> Self {}
 }
 
+/// Little-endian fixed-width integers and floats (floats by their bits, so
+/// every value, NaN included, crosses unchanged).
+macro_rules! wire_le {
+    ($($t:ty),*) => {$(
+        impl Wire for $t {
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn take(b: &mut &[u8]) -> Self {
+                const N: usize = std::mem::size_of::<$t>();
+                let (head, rest) = b.split_at(N);
+                *b = rest;
+                <$t>::from_le_bytes(head.try_into().expect("fixed width"))
+            }
+        }
+    )*};
+}
+wire_le!(u8, u16, u32, u64, i64, f64);
+
+impl Wire for bool {
+    fn put(&self, out: &mut Vec<u8>) {
+        out.push(*self as u8);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        u8::take(b) != 0
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.push(0),
+            Some(x) => {
+                out.push(1);
+                x.put(out);
+            }
+        }
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        (u8::take(b) != 0).then(|| T::take(b))
+    }
+}
+
+impl<T: Wire> Wire for Vec<T> {
+    fn put(&self, out: &mut Vec<u8>) {
+        (self.len() as u64).put(out);
+        for x in self {
+            x.put(out);
+        }
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let n = u64::take(b) as usize;
+        (0..n).map(|_| T::take(b)).collect()
+    }
+}
+
+impl<T: Wire, const N: usize> Wire for [T; N] {
+    fn put(&self, out: &mut Vec<u8>) {
+        for x in self {
+            x.put(out);
+        }
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        std::array::from_fn(|_| T::take(b))
+    }
+}
+
+impl Wire for Box<[u8]> {
+    fn put(&self, out: &mut Vec<u8>) {
+        (self.len() as u64).put(out);
+        out.extend_from_slice(self);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let n = u64::take(b) as usize;
+        let (head, rest) = b.split_at(n);
+        *b = rest;
+        head.into()
+    }
+}
+
+impl Wire for String {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.as_bytes().to_vec().into_boxed_slice().put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        String::from_utf8(Box::<[u8]>::take(b).into_vec()).expect("written from a String")
+    }
+}
+
+impl<A: Wire, B: Wire> Wire for (A, B) {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.0.put(out);
+        self.1.put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let a = A::take(b);
+        (a, B::take(b))
+    }
+}
+
+impl<A: Wire, B: Wire, C: Wire> Wire for (A, B, C) {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.0.put(out);
+        self.1.put(out);
+        self.2.put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let a = A::take(b);
+        let b2 = B::take(b);
+        (a, b2, C::take(b))
+    }
+}
+
 /// An engine's link to the other ranks: the transport and the payload codec.
 pub(crate) struct Link<M> {
     pub(crate) t: Box<dyn Transport>,
@@ -66,18 +179,6 @@ impl<M> Link<M> {
     }
 }
 
-fn take_u64(b: &mut &[u8]) -> u64 {
-    let (head, rest) = b.split_at(8);
-    *b = rest;
-    u64::from_le_bytes(head.try_into().expect("8 bytes"))
-}
-
-fn take_u32(b: &mut &[u8]) -> u32 {
-    let (head, rest) = b.split_at(4);
-    *b = rest;
-    u32::from_le_bytes(head.try_into().expect("4 bytes"))
-}
-
 /// Appends an event: its key (24 bytes, little-endian) then its payload.
 pub(crate) fn put_event<M>(e: &Event<M>, put: fn(&M, &mut Vec<u8>), out: &mut Vec<u8>) {
     out.extend_from_slice(&e.time.0.to_le_bytes());
@@ -89,10 +190,10 @@ pub(crate) fn put_event<M>(e: &Event<M>, put: fn(&M, &mut Vec<u8>), out: &mut Ve
 
 /// Reads an event written by [`put_event`].
 pub(crate) fn take_event<M>(b: &mut &[u8], take: fn(&mut &[u8]) -> M) -> Event<M> {
-    let time = SimTime(take_u64(b));
-    let seq = take_u64(b);
-    let target = take_u32(b);
-    let src = take_u32(b);
+    let time = SimTime(u64::take(b));
+    let seq = u64::take(b);
+    let target = u32::take(b);
+    let src = u32::take(b);
     Event {
         time,
         seq,

@@ -1,5 +1,6 @@
 //! `dccsim run`: a scenario from file to results folder.
 
+use crate::engine::transport::Transport;
 use crate::models::phold;
 use crate::workflow::attacks_label;
 use crate::workflow::results::ResultsDir;
@@ -82,32 +83,73 @@ pub fn run(
     opts: &RunOptions,
     interrupt: Option<&AtomicBool>,
 ) -> Result<RunOutcome, RunError> {
-    let need = check_fits(l)?;
-    let s = &l.scenario;
+    run_on(l, opts, interrupt, None)
+}
+
+/// [`run`] over the ranks of `ranks` (MPI: `mpirun -np R dccsim run`): the
+/// scenario's shards are spread over the ranks, and rank 0 writes the
+/// results folder, the same files as one process (`perf.json` and
+/// `manifest.json` record the ranks). The other ranks write nothing and
+/// get an outcome with no text. The ranks first agree that every one of
+/// them fits in memory and that rank 0 could create the folder, so a
+/// refusal on one rank is a refusal on all (none waits for the others).
+pub fn run_on(
+    l: &Loaded,
+    opts: &RunOptions,
+    interrupt: Option<&AtomicBool>,
+    ranks: Option<Box<dyn Transport>>,
+) -> Result<RunOutcome, RunError> {
+    let (rank, n_ranks) = ranks.as_ref().map_or((0, 1), |t| (t.rank(), t.ranks()));
     let io = |source| RunError::Io {
         path: opts.out.clone(),
         source,
     };
-    let mut dir = ResultsDir::create(&opts.out).map_err(io)?;
+    let fits = check_fits(l);
+    let dir = (rank == 0 && fits.is_ok()).then(|| ResultsDir::create(&opts.out));
+    if let Some(t) = &ranks {
+        let mut bad = [fits.is_err() as u64, matches!(dir, Some(Err(_))) as u64];
+        t.sum_u64s(&mut bad);
+        if fits.is_ok() && bad[0] > 0 {
+            return Err(RunError::TooBig(
+                "another rank has too little memory for this run".into(),
+            ));
+        }
+        if dir.is_none() && bad[1] > 0 {
+            return Err(io(std::io::Error::other("rank 0 could not create it")));
+        }
+    }
+    let need = fits?;
+    let dir = dir.transpose().map_err(io)?;
+    let s = &l.scenario;
+    let here = Here {
+        dir,
+        need,
+        ranks,
+        n_ranks,
+    };
     if s.scenario.model == "system" {
-        return run_system(l, opts, interrupt, dir, need);
+        return run_system(l, opts, interrupt, here);
     }
     let p = s
         .phold
         .as_ref()
         .expect("checked: the phold model has parameters");
     let t0 = std::time::Instant::now();
-    let bar = crate::workflow::progress::Bar::new(opts.quiet);
-    let r = phold::run_observed(
+    let bar = crate::workflow::progress::Bar::new(opts.quiet || rank != 0);
+    let r = phold::run_on(
         p,
         s.scenario.seed,
         s.scenario.shards,
         opts.threads,
         s.scenario.max_events,
         interrupt,
+        here.ranks,
         |pr| bar.update(pr),
     );
     bar.finish();
+    let Some(mut dir) = here.dir else {
+        return Ok(RunOutcome::elsewhere(opts, r.report.stop));
+    };
     let wall_s = t0.elapsed().as_secs_f64();
     let rep = &r.report;
     let partial = rep.stop == crate::engine::StopReason::Interrupted;
@@ -126,8 +168,9 @@ pub fn run(
         "events_per_lp_per_simulated_s": rep.events as f64 / p.lps as f64 / rep.reached.as_secs_f64().max(1e-12),
     });
     dir.write_json("summary.json", &summary).map_err(io)?;
+    note_loads(&mut dir, &r.rank_loads);
     let timing = (wall_s, r.setup_wall_s, r.run_wall_s, rep.events);
-    let dir = finish(l, opts, dir, need, timing, rep.stop).map_err(io)?;
+    let dir = finish(l, opts, dir, (here.need, n_ranks), timing, rep.stop).map_err(io)?;
     let human = format!(
         "{} {}: {} events in {:.2} s wall ({:.2} M events/s), simulated {:.3} s, stopped: {}\nresults: {}\nreproduce with: {}",
         if partial { "PARTIAL" } else { "done" },
@@ -161,12 +204,30 @@ fn reproduce_line(l: &Loaded, out: &Path) -> String {
     )
 }
 
+/// What a rank has of a run: rank 0 the results folder, and the ranks.
+struct Here {
+    dir: Option<ResultsDir>,
+    need: u64,
+    ranks: Option<Box<dyn Transport>>,
+    n_ranks: usize,
+}
+
+impl RunOutcome {
+    /// A rank other than 0: rank 0 wrote the results.
+    fn elsewhere(opts: &RunOptions, stop: crate::engine::StopReason) -> RunOutcome {
+        RunOutcome {
+            dir: opts.out.clone(),
+            partial: stop == crate::engine::StopReason::Interrupted,
+            human: String::new(),
+        }
+    }
+}
+
 fn run_system(
     l: &Loaded,
     opts: &RunOptions,
     interrupt: Option<&AtomicBool>,
-    mut dir: ResultsDir,
-    need: u64,
+    here: Here,
 ) -> Result<RunOutcome, RunError> {
     let s = &l.scenario;
     let io = |source| RunError::Io {
@@ -174,18 +235,22 @@ fn run_system(
         source,
     };
     let sys = s.system().expect("checked when the scenario was loaded");
-    let bar = crate::workflow::progress::Bar::new(opts.quiet);
+    let bar = crate::workflow::progress::Bar::new(opts.quiet || here.dir.is_none());
     let t0 = std::time::Instant::now();
-    let r = crate::models::system::run::run(
+    let r = crate::models::system::run::run_on(
         &sys,
         s.scenario.seed,
         s.scenario.shards,
         opts.threads,
         s.scenario.max_events,
         interrupt,
+        here.ranks,
         |p| bar.update(p),
     );
     bar.finish();
+    let (Some(r), Some(mut dir)) = (r.1, here.dir) else {
+        return Ok(RunOutcome::elsewhere(opts, r.0.stop));
+    };
     let wall_s = t0.elapsed().as_secs_f64();
     let partial = r.report.stop == crate::engine::StopReason::Interrupted;
     dir.write_json("summary.json", &r.summary).map_err(io)?;
@@ -202,9 +267,18 @@ fn run_system(
         dir.record(p);
     }
     let timing = (wall_s, r.wall_s.0, r.wall_s.1, r.report.events);
+    note_loads(&mut dir, &r.rank_loads);
     dir.note_perf("checker_wall_s", r.wall_s.2);
     dir.note_perf("post_run_wall_s", r.wall_s.3);
-    let dir = finish(l, opts, dir, need, timing, r.report.stop).map_err(io)?;
+    let dir = finish(
+        l,
+        opts,
+        dir,
+        (here.need, here.n_ranks),
+        timing,
+        r.report.stop,
+    )
+    .map_err(io)?;
     let mut human = format!(
         "{} {}: {} meters, {} events in {:.2} s wall, simulated {:.1} h, stopped: {}\n",
         if partial { "PARTIAL" } else { "done" },
@@ -277,13 +351,35 @@ fn attack_lines(s: &serde_json::Value) -> String {
     )
 }
 
+/// Over several ranks, `perf.json` gets each rank's events and wall
+/// times (`rank_events`, `rank_busy_s`, `rank_comm_s`, in rank order) and
+/// `load_imbalance`, the slowest rank's busy time over the mean.
+fn note_loads(dir: &mut ResultsDir, loads: &[crate::engine::RankLoad]) {
+    if loads.len() < 2 {
+        return;
+    }
+    dir.note_perf_json(
+        "rank_events",
+        json!(loads.iter().map(|l| l.events).collect::<Vec<_>>()),
+    );
+    dir.note_perf_json(
+        "rank_busy_s",
+        json!(loads.iter().map(|l| l.busy_s).collect::<Vec<_>>()),
+    );
+    dir.note_perf_json(
+        "rank_comm_s",
+        json!(loads.iter().map(|l| l.comm_s).collect::<Vec<_>>()),
+    );
+    dir.note_perf("load_imbalance", crate::engine::RankLoad::imbalance(loads));
+}
+
 /// Writes `perf.json`, then the manifest (last), for any model.
 /// `timing` is (wall, setup wall, run wall seconds, events run).
 fn finish(
     l: &Loaded,
     opts: &RunOptions,
     mut dir: ResultsDir,
-    need: u64,
+    (need, ranks): (u64, usize),
     timing: (f64, f64, f64, u64),
     stop: crate::engine::StopReason,
 ) -> std::io::Result<PathBuf> {
@@ -295,6 +391,7 @@ fn finish(
         "run_wall_s": run_s,
         "events_per_s": events as f64 / run_s.max(1e-9),
         "threads": opts.threads,
+        "ranks": ranks,
         "peak_rss_bytes": crate::workflow::perf::peak_rss_bytes(),
         "memory_estimate_bytes": need,
     });
@@ -311,6 +408,7 @@ fn finish(
         "scenario_sha256": l.sha256,
         "seed": s.scenario.seed,
         "threads": opts.threads,
+        "ranks": ranks,
         "shards": s.scenario.shards,
         "stop_reason": stop.as_str(),
         "files": dir.written().to_vec(),

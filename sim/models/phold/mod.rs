@@ -222,6 +222,8 @@ pub struct PholdRun {
     pub queue_bytes: usize,
     /// Wall seconds this rank spent in collectives (0 in one process).
     pub comm_wall_s: f64,
+    /// Every rank's events and wall times (one entry in one process).
+    pub rank_loads: Vec<crate::engine::RankLoad>,
 }
 
 /// Runs PHOLD on the engine.
@@ -322,6 +324,7 @@ pub fn run_on(
         run_wall_s,
         queue_bytes: sim.queue_bytes(),
         comm_wall_s: sim.comm_wall_s(),
+        rank_loads: sim.rank_loads().to_vec(),
     }
 }
 

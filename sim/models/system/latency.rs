@@ -2,6 +2,7 @@
 //! their percentile files in the `.hgrm` text format that HdrHistogram's
 //! tools and plotters read.
 
+use crate::engine::transport::Wire;
 use hdrhistogram::Histogram;
 
 /// A latency histogram in microseconds, from 1 µs to about 12 days.
@@ -83,9 +84,54 @@ impl Latency {
     }
 }
 
+/// A histogram crosses ranks as its recorded buckets (value, count): the
+/// counts are the histogram, and every figure read from it (quantiles,
+/// mean, deviation, max) is computed from them.
+impl Wire for Latency {
+    fn put(&self, out: &mut Vec<u8>) {
+        let buckets: Vec<(u64, u64)> = self
+            .h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+        buckets.put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let mut l = Latency::new();
+        for (v, n) in Vec::<(u64, u64)>::take(b) {
+            l.h.record_n(v, n).expect("a value this histogram recorded");
+        }
+        l
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crosses_ranks_unchanged() {
+        let mut l = Latency::new();
+        for i in 0..5000u64 {
+            l.record_ns(crate::engine::mix64(i) % 40_000_000_000);
+        }
+        let mut b = Vec::new();
+        l.put(&mut b);
+        let m = Latency::take(&mut &b[..]);
+        assert_eq!(m.h, l.h);
+        assert_eq!(m.to_hgrm(), l.to_hgrm());
+        assert_eq!(
+            Latency::take(
+                &mut &{
+                    let mut e = Vec::new();
+                    Latency::new().put(&mut e);
+                    e
+                }[..]
+            )
+            .count(),
+            0
+        );
+    }
 
     #[test]
     fn percentiles_and_file_format() {

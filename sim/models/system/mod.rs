@@ -17,10 +17,12 @@
 //! * [`parties`]: one module per party, each owning its state and handlers;
 //! * [`env`]: the narrow context a handler gets; [`shard`]: the shard that
 //!   owns the parties and dispatches events to them;
-//! * [`run`]: a run in named steps; [`checker`]: the independent checker.
+//! * [`run`]: a run in named steps; [`checker`]: the independent checker;
+//!   [`codec`]: messages and end-of-run figures as bytes between MPI ranks.
 
 pub mod attack;
 pub mod checker;
+pub mod codec;
 pub mod env;
 pub mod governance;
 pub mod holdings;

@@ -39,9 +39,16 @@ pub struct SystemShard {
 }
 
 impl SystemShard {
-    /// Shard `shard` of the system model.
-    pub fn new(w: Arc<World>, keys: Arc<KeyRegistry>, shard: u32, part: Partition) -> Self {
-        let owns = |e: u32| part.shard_of(e) == shard;
+    /// Shard `shard` of the system model. A shard that runs on another
+    /// rank (`here` false) is built empty: no party, no meter state.
+    pub fn new(
+        w: Arc<World>,
+        keys: Arc<KeyRegistry>,
+        shard: u32,
+        part: Partition,
+        here: bool,
+    ) -> Self {
+        let owns = |e: u32| here && part.shard_of(e) == shard;
         SystemShard {
             rng: StreamFamily::new(w.seed, "system"),
             rng_pos: vec![0; w.meter0 as usize],
@@ -51,7 +58,7 @@ impl SystemShard {
             dsp: owns(w.dsp).then(|| Dsp::new(&w)),
             soc: owns(w.soc).then(|| Soc::new(&w)),
             csp: std::array::from_fn(|r| owns(w.csp0 + r as u32).then(|| Csp::new(&w, r))),
-            meters: Meters::new(&w, shard, part, keys),
+            meters: Meters::new(&w, shard, part, keys, here),
             timeline: Timeline::default(),
             w,
         }

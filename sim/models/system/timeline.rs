@@ -5,6 +5,7 @@
 //! after the run they are summed into one dense table in shard order, so
 //! the result does not depend on the thread schedule.
 
+use crate::engine::transport::Wire;
 use crate::engine::SimTime;
 
 /// Counter columns, in file order.
@@ -90,6 +91,17 @@ impl Timeline {
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+impl Wire for Timeline {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.entries.put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        Timeline {
+            entries: Vec::take(b),
+        }
     }
 }
 

@@ -660,7 +660,9 @@ fn cmd_run(a: RunArgs) -> i32 {
             }
         });
     }
-    if !a.quiet {
+    let ranks = crate::workflow::mpi::ranks();
+    let root = ranks.as_ref().is_none_or(|t| t.rank() == 0);
+    if !a.quiet && root {
         eprintln!(
             "running `{}` (seed {}, {} threads, {} shards) -> {}",
             loaded.scenario.scenario.name,
@@ -670,9 +672,9 @@ fn cmd_run(a: RunArgs) -> i32 {
             opts.out.display()
         );
     }
-    match crate::workflow::run::run(&loaded, &opts, Some(&flag)) {
+    match crate::workflow::run::run_on(&loaded, &opts, Some(&flag), ranks) {
         Ok(o) => {
-            if !a.quiet {
+            if !a.quiet && root {
                 println!("{}", o.human);
             }
             if o.partial {

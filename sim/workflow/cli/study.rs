@@ -99,7 +99,7 @@ fn cmd_study(
     };
     match f(&req) {
         Ok(dir) => {
-            if !a.quiet {
+            if !a.quiet && crate::workflow::mpi::rank() == 0 {
                 println!("results: {}", dir.display());
                 if let Ok(r) = std::fs::read_to_string(dir.join("report.md")) {
                     print!("{r}");

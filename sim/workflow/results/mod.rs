@@ -26,7 +26,7 @@ pub const NON_DETERMINISTIC_FILES: &[&str] = &["manifest.json", "perf.json"];
 pub struct ResultsDir {
     dir: PathBuf,
     written: Vec<String>,
-    perf: Vec<(String, f64)>,
+    perf: Vec<(String, serde_json::Value)>,
     finished: bool,
 }
 
@@ -71,11 +71,16 @@ impl ResultsDir {
 
     /// Notes a wall-clock figure for `perf.json` (never for deterministic files).
     pub fn note_perf(&mut self, key: &str, value: f64) {
+        self.note_perf_json(key, serde_json::json!(value));
+    }
+
+    /// Like [`ResultsDir::note_perf`], for any JSON value (a list per rank).
+    pub fn note_perf_json(&mut self, key: &str, value: serde_json::Value) {
         self.perf.push((key.to_string(), value));
     }
 
     /// The figures noted with [`ResultsDir::note_perf`].
-    pub fn perf_notes(&self) -> Vec<(String, f64)> {
+    pub fn perf_notes(&self) -> Vec<(String, serde_json::Value)> {
         self.perf.clone()
     }
 

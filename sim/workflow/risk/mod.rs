@@ -35,6 +35,7 @@ pub use files::{write_study, Invocation};
 pub use stats::{Figure, Figures};
 
 use crate::engine::rng::open01;
+use crate::engine::transport::{Transport, Wire};
 use crate::models::system::params::SystemScenario;
 use crate::models::system::risk::{RiskRates, RiskSpec};
 use crate::models::system::world::hash_parts;
@@ -71,6 +72,34 @@ pub struct Impact {
     pub exposure_meter_hours: f64,
     /// Events the run executed.
     pub events: u64,
+}
+
+impl Wire for Impact {
+    fn put(&self, out: &mut Vec<u8>) {
+        (self.seed, self.start_clock_h, self.meters).put(out);
+        (self.meter_hours, self.mw, self.lfdd).put(out);
+        (self.detect_s, self.contain_s, self.exploited).put(out);
+        (self.exposure_meter_hours, self.events).put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let (seed, start_clock_h, meters) = Wire::take(b);
+        let (meter_hours, mw, lfdd) = Wire::take(b);
+        let (detect_s, contain_s, exploited) = Wire::take(b);
+        let (exposure_meter_hours, events) = Wire::take(b);
+        Impact {
+            seed,
+            start_clock_h,
+            meters,
+            meter_hours,
+            mw,
+            lfdd,
+            detect_s,
+            contain_s,
+            exploited,
+            exposure_meter_hours,
+            events,
+        }
+    }
 }
 
 impl Impact {
@@ -213,9 +242,14 @@ fn incident_key(sc: &SystemScenario, seed: u64, shards: u32) -> String {
     hex::encode(h.finalize())
 }
 
-/// Simulated incidents, by cache key.
+/// Simulated incidents, by cache key. Over MPI ranks (`mpirun -np R
+/// dccsim risk|assess`), incident `k` of each fill runs on rank `k mod R`
+/// and every rank gets every incident's impact, so every rank evaluates the
+/// same study (rank 0 writes it).
 #[derive(Default)]
 pub struct Library {
+    /// The other ranks, if any.
+    pub ranks: Option<Box<dyn Transport>>,
     runs: BTreeMap<String, Impact>,
     /// Incidents simulated (not found in the cache).
     pub simulated: usize,
@@ -224,6 +258,11 @@ pub struct Library {
 }
 
 impl Library {
+    /// Whether this process writes the study (rank 0, or no MPI).
+    pub fn is_root(&self) -> bool {
+        self.ranks.as_ref().is_none_or(|t| t.rank() == 0)
+    }
+
     /// Simulates every incident of `studies` not simulated yet, `threads`
     /// at a time (one engine thread each); returns each study's library as
     /// `[organisation][entry]` (empty for organisations without a compromise).
@@ -248,7 +287,7 @@ impl Library {
             }
             keys.push(ks);
         }
-        let done = run_incidents(&todo, threads, quiet);
+        let done = run_incidents(&todo, threads, quiet, self.ranks.as_deref());
         self.simulated += done.len();
         for ((key, ..), impact) in todo.into_iter().zip(done) {
             self.runs.insert(key, impact);
@@ -267,21 +306,26 @@ impl Library {
     }
 }
 
-/// Runs incident scenarios in parallel; results in input order.
+/// Runs incident scenarios in parallel; results in input order. Over
+/// ranks, this rank runs incident `k` when `k mod R` is its rank, and the
+/// ranks swap their impacts (every rank sends its own to every rank).
 fn run_incidents(
     todo: &[(String, u64, f64, SystemScenario, u32, u64)],
     threads: usize,
     quiet: bool,
+    ranks: Option<&dyn Transport>,
 ) -> Vec<Impact> {
+    let (me, n_ranks) = ranks.map_or((0, 1), |t| (t.rank(), t.ranks()));
+    let mine: Vec<usize> = (0..todo.len()).filter(|k| k % n_ranks == me).collect();
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Impact>>> = Mutex::new(vec![None; todo.len()]);
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1).min(todo.len().max(1)) {
+        for _ in 0..threads.max(1).min(mine.len().max(1)) {
             scope.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some((_, seed, h0, sc, shards, max_events)) = todo.get(k) else {
+                let Some(&k) = mine.get(next.fetch_add(1, Ordering::SeqCst)) else {
                     break;
                 };
+                let (_, seed, h0, sc, shards, max_events) = &todo[k];
                 let r = crate::models::system::run::run(
                     sc,
                     *seed,
@@ -299,9 +343,21 @@ fn run_incidents(
             });
         }
     });
-    out.into_inner()
-        .expect("not poisoned")
-        .into_iter()
+    let mut out = out.into_inner().expect("not poisoned");
+    if let Some(t) = ranks {
+        let mut bytes = Vec::new();
+        for &k in &mine {
+            (k as u64, out[k].clone().expect("this rank ran it")).put(&mut bytes);
+        }
+        for b in t.all_to_all(&vec![bytes; n_ranks]) {
+            let mut b = &b[..];
+            while !b.is_empty() {
+                let (k, impact) = <(u64, Impact)>::take(&mut b);
+                out[k as usize] = Some(impact);
+            }
+        }
+    }
+    out.into_iter()
         .map(|i| i.expect("every incident ran"))
         .collect()
 }
@@ -457,7 +513,10 @@ fn load(path: &Path, sets: &[String], req: &Request<'_>) -> Result<(Loaded, Stud
 pub fn risk(path: &Path, req: &Request<'_>) -> Result<PathBuf, RiskError> {
     let t0 = std::time::Instant::now();
     let (l, st) = load(path, req.sets, req)?;
-    let mut cache = Library::default();
+    let mut cache = Library {
+        ranks: crate::workflow::mpi::ranks(),
+        ..Library::default()
+    };
     let lib = cache.fill(&[&st], req.threads, req.quiet).remove(0);
     let o = evaluate(&st, lib);
     let command = format!("risk {}", path.display());
@@ -469,6 +528,9 @@ pub fn risk(path: &Path, req: &Request<'_>) -> Result<PathBuf, RiskError> {
         simulated: cache.simulated,
         reused: cache.reused,
     };
+    if !cache.is_root() {
+        return Ok(req.out.to_path_buf());
+    }
     Ok(write_study(&o, req.out, &inv)?)
 }
 
@@ -485,7 +547,10 @@ pub fn assess_files(base: &Path, proposed: &Path, req: &Request<'_>) -> Result<P
     sp.spec.batches = sb.spec.batches;
     sp.spec.library = sb.spec.library;
     sp.spec.incident_h = sb.spec.incident_h;
-    let mut cache = Library::default();
+    let mut cache = Library {
+        ranks: crate::workflow::mpi::ranks(),
+        ..Library::default()
+    };
     let mut libs = cache.fill(&[&sb, &sp], req.threads, req.quiet);
     let lib_p = libs.pop().expect("two studies");
     let lib_b = libs.pop().expect("two studies");
@@ -510,6 +575,9 @@ pub fn assess_files(base: &Path, proposed: &Path, req: &Request<'_>) -> Result<P
         reused: cache.reused,
     };
     let names = (base.display().to_string(), proposed.display().to_string());
+    if !cache.is_root() {
+        return Ok(req.out.to_path_buf());
+    }
     Ok(assess::write_assessment(
         &ob,
         &op,

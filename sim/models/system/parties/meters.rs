@@ -74,9 +74,14 @@ enum Tracked {
 impl Meters {
     /// The meters of shard `shard`: supply on, original anchors, firmware
     /// 1 (with a declared vulnerability: 1 on the vulnerable meters, the
-    /// fixed 2 on the others).
-    pub fn new(w: &World, shard: u32, part: Partition, keys: Arc<KeyRegistry>) -> Self {
-        let locals = part.entities_in_shard(shard) as usize;
+    /// fixed 2 on the others). None when the shard runs on another rank
+    /// (`here` false).
+    pub fn new(w: &World, shard: u32, part: Partition, keys: Arc<KeyRegistry>, here: bool) -> Self {
+        let locals = if here {
+            part.entities_in_shard(shard) as usize
+        } else {
+            0
+        };
         let firmware = (0..locals as u32)
             .map(|l| {
                 let e = part.global(shard, l);

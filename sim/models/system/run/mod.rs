@@ -2,7 +2,7 @@
 //! engine, schedule the first events, run, gather the shards' figures,
 //! couple the grid, run the independent checker, and write the files.
 
-mod gather;
+pub mod gather;
 mod grid;
 mod summary;
 
@@ -15,10 +15,12 @@ use super::params::SystemScenario;
 use super::parties::users::streams_of;
 use super::shard::SystemShard;
 use super::timeline::dense;
+use super::world::ReqKind;
 use super::world::World;
 use crate::crypto::mode::CryptoMode;
 use crate::crypto::registry::KeyRegistry;
-use crate::engine::{EngineConfig, Progress, RunLimits, RunReport, SimTime, Simulation};
+use crate::engine::transport::{Transport, Wire};
+use crate::engine::{EngineConfig, Progress, RankLoad, RunLimits, RunReport, SimTime, Simulation};
 use serde_json::Value;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -38,6 +40,8 @@ pub struct SystemRun {
     pub timeline: String,
     /// Wall seconds of setup, of the run, of the checker, and of everything after the run.
     pub wall_s: (f64, f64, f64, f64),
+    /// Every rank's events and wall times (one entry in one process).
+    pub rank_loads: Vec<RankLoad>,
 }
 
 /// Step 1: the cast, the shared key registry, and the engine with its shards.
@@ -46,6 +50,7 @@ fn build(
     seed: u64,
     shards: u32,
     threads: usize,
+    ranks: Option<Box<dyn Transport>>,
 ) -> (Arc<World>, Simulation<SystemShard>) {
     let world = Arc::new(World::new(sc.clone(), seed));
     let keys = Arc::new(KeyRegistry::new());
@@ -68,10 +73,16 @@ fn build(
         threads,
         ring_windows: 4096,
     };
+    // A shard another rank runs is built empty (no meter state).
+    let (rank, n_ranks) = ranks.as_ref().map_or((0, 1), |t| (t.rank(), t.ranks()));
     let w2 = world.clone();
-    let sim = Simulation::new(cfg, |s, part| {
-        SystemShard::new(w2.clone(), keys.clone(), s, part)
+    let mut sim = Simulation::new(cfg, |s, part| {
+        let here = s as usize % n_ranks == rank;
+        SystemShard::new(w2.clone(), keys.clone(), s, part, here)
     });
+    if let Some(t) = ranks {
+        sim.distribute(t);
+    }
     (world, sim)
 }
 
@@ -110,14 +121,60 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     }
 }
 
-/// Step 4: every shard's figures, in shard order.
-fn gather(sim: &mut Simulation<SystemShard>, end: SimTime) -> ShardTotals {
+/// Step 4: every shard's figures, in shard order. Over several ranks,
+/// each rank encodes its own shards' figures and rank 0 gathers them; the
+/// others get `None`.
+fn gather(sim: &mut Simulation<SystemShard>, end: SimTime) -> Option<ShardTotals> {
+    let owned: Vec<bool> = (0..sim.partition().shards)
+        .map(|s| sim.owns_shard(s))
+        .collect();
+    let mut mine: Vec<(u32, ShardTotals)> = sim
+        .map_shards(|s, m| owned[s as usize].then(|| (s, ShardTotals::of_shard(m, end))))
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(t) = sim.transport() {
+        let mut send = vec![Vec::new(); t.ranks()];
+        if t.rank() != 0 {
+            mine.put(&mut send[0]);
+        }
+        let got = t.all_to_all(&send);
+        if t.rank() != 0 {
+            return None;
+        }
+        for bytes in got.iter().filter(|b| !b.is_empty()) {
+            mine.extend(Vec::<(u32, ShardTotals)>::take(&mut &bytes[..]));
+        }
+        mine.sort_by_key(|(s, _)| *s);
+    }
     let mut totals = ShardTotals::empty();
-    for t in sim.map_shards(|_, m| ShardTotals::of_shard(m, end)) {
+    for (_, t) in mine {
         totals.absorb(t);
     }
     totals.stations.sort_by(|a, b| a.name.cmp(&b.name));
-    totals
+    Some(totals)
+}
+
+/// Work still in flight at the end: the jobs pending events carry (the
+/// stations' queues were counted by their shards), summed over the ranks.
+/// Per request kind, then the tampering CSP's copies.
+fn pending_jobs(sim: &mut Simulation<SystemShard>) -> Vec<u64> {
+    let mut n = vec![0u64; ReqKind::ALL.len() + 1];
+    for e in sim.drain_pending() {
+        if let Some(job) = e.msg.job() {
+            // A tampering CSP's copy is counted apart, never as a request.
+            let i = if job.duplicate {
+                ReqKind::ALL.len()
+            } else {
+                job.kind as usize
+            };
+            n[i] += 1;
+        }
+    }
+    if let Some(t) = sim.transport() {
+        t.sum_u64s(&mut n);
+    }
+    n
 }
 
 /// Runs the system model.
@@ -130,8 +187,31 @@ pub fn run(
     interrupt: Option<&AtomicBool>,
     observe: impl FnMut(&Progress),
 ) -> SystemRun {
+    run_on(
+        sc, seed, shards, threads, max_events, interrupt, None, observe,
+    )
+    .1
+    .expect("one process is rank 0")
+}
+
+/// Runs the system model over the ranks of `ranks` (see
+/// [`crate::engine::transport`]): every rank builds the same world from the
+/// seed and runs its own shards; rank 0 gathers the figures and gets the
+/// results, identical to one process's; the other ranks get only the
+/// engine's report (which every rank shares).
+#[allow(clippy::too_many_arguments)]
+pub fn run_on(
+    sc: &SystemScenario,
+    seed: u64,
+    shards: u32,
+    threads: usize,
+    max_events: u64,
+    interrupt: Option<&AtomicBool>,
+    ranks: Option<Box<dyn Transport>>,
+    observe: impl FnMut(&Progress),
+) -> (RunReport, Option<SystemRun>) {
     let t0 = Instant::now();
-    let (world, mut sim) = build(sc, seed, shards, threads);
+    let (world, mut sim) = build(sc, seed, shards, threads, ranks);
     schedule_initial(&world, &mut sim);
     let setup_s = t0.elapsed().as_secs_f64();
 
@@ -145,19 +225,14 @@ pub fn run(
     let report = sim.run_observed(&limits, observe);
     let run_s = t1.elapsed().as_secs_f64();
 
-    let mut totals = gather(&mut sim, report.reached);
-    // Work still in flight: the jobs pending events carry (the stations'
-    // queues were counted by their shards).
-    for e in sim.drain_pending() {
-        if let Some(job) = e.msg.job() {
-            if job.duplicate {
-                // A tampering CSP's copy: counted apart, never as a request.
-                totals.duplicates_in_flight += 1;
-            } else {
-                totals.in_flight[job.kind as usize] += 1;
-            }
-        }
+    let pending = pending_jobs(&mut sim);
+    let Some(mut totals) = gather(&mut sim, report.reached) else {
+        return (report, None);
+    };
+    for (a, b) in totals.in_flight.iter_mut().zip(&pending) {
+        *a += b;
     }
+    totals.duplicates_in_flight += pending[ReqKind::ALL.len()];
 
     let t2 = Instant::now();
     let checker: Option<CheckerReport> = (sc.crypto.mode != CryptoMode::Modeled).then(|| {
@@ -170,8 +245,9 @@ pub fn run(
     let rows = dense(&totals.timelines, seconds);
     let grid = couple_grid(&world, &rows);
     let files = summary::write(&world, &report, &totals, &rows, &grid, checker.as_ref());
-    SystemRun {
-        report,
+    let run = SystemRun {
+        rank_loads: sim.rank_loads().to_vec(),
+        report: report.clone(),
         summary: files.summary,
         histograms: files.histograms,
         timeseries: files.timeseries,
@@ -182,5 +258,6 @@ pub fn run(
             checker_s,
             t1.elapsed().as_secs_f64() - run_s,
         ),
-    }
+    };
+    (report, Some(run))
 }
