@@ -336,12 +336,29 @@ impl<S: ShardModel> Simulation<S> {
     where
         S::Msg: Wire,
     {
+        let ranks = t.ranks();
+        let rank_of = (0..self.shards.len()).map(|s| s % ranks).collect();
+        self.distribute_placed(t, rank_of);
+    }
+
+    /// Like [`Simulation::distribute`], with shard `s` on rank
+    /// `rank_of[s]` (e.g. from [`transport::placement`] of the shards'
+    /// expected work); every rank must pass the same placement.
+    pub fn distribute_placed(&mut self, t: Box<dyn Transport>, rank_of: Vec<usize>)
+    where
+        S::Msg: Wire,
+    {
+        assert_eq!(rank_of.len(), self.shards.len(), "a rank for every shard");
+        assert!(rank_of.iter().all(|&r| r < t.ranks()), "ranks in range");
         let link = Link {
-            t,
             put: <S::Msg as Wire>::put,
             take: <S::Msg as Wire>::take,
+            rank_of,
+            t,
         };
-        self.owned = (0..self.shards.len()).map(|s| link.owns(s)).collect();
+        self.owned = (0..self.shards.len())
+            .map(|s| link.rank_of[s] == link.t.rank())
+            .collect();
         self.link = Some(link);
     }
 
@@ -607,7 +624,7 @@ impl<S: ShardModel> Simulation<S> {
             for (d, out) in shard.out.outbox.iter_mut().enumerate() {
                 if !self.owned[d] {
                     for e in out.drain(..) {
-                        transport::put_event(&e, link.put, &mut send[d % ranks]);
+                        transport::put_event(&e, link.put, &mut send[link.rank_of[d]]);
                     }
                 }
             }

@@ -165,18 +165,34 @@ impl<A: Wire, B: Wire, C: Wire> Wire for (A, B, C) {
     }
 }
 
-/// An engine's link to the other ranks: the transport and the payload codec.
+/// An engine's link to the other ranks: the transport, the payload codec,
+/// and the rank of every shard.
 pub(crate) struct Link<M> {
     pub(crate) t: Box<dyn Transport>,
     pub(crate) put: fn(&M, &mut Vec<u8>),
     pub(crate) take: fn(&mut &[u8]) -> M,
+    pub(crate) rank_of: Vec<usize>,
 }
 
-impl<M> Link<M> {
-    /// Whether shard `s` of `shards` lives on this rank.
-    pub(crate) fn owns(&self, s: usize) -> bool {
-        s % self.t.ranks() == self.t.rank()
+/// Which rank runs each shard, given each shard's expected work: the
+/// heaviest shard first, each to the rank with the least work so far
+/// (lowest rank on ties), the longest-processing-time rule. A pure
+/// function of its inputs, so every rank computes the same placement; with
+/// equal weights it is round robin (shard `s` on rank `s mod ranks`).
+/// Where a shard runs never changes what it computes, only how long the
+/// slowest rank takes.
+pub fn placement(weights: &[u64], ranks: usize) -> Vec<usize> {
+    assert!(ranks >= 1, "at least one rank");
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&s| (std::cmp::Reverse(weights[s]), s));
+    let mut load = vec![0u64; ranks];
+    let mut rank_of = vec![0; weights.len()];
+    for s in order {
+        let r = (0..ranks).min_by_key(|&r| (load[r], r)).expect("ranks");
+        rank_of[s] = r;
+        load[r] = load[r].saturating_add(weights[s]);
     }
+    rank_of
 }
 
 /// Appends an event: its key (24 bytes, little-endian) then its payload.
@@ -282,6 +298,20 @@ impl Transport for ThreadRanks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placement_balances_a_hot_shard() {
+        // Equal weights: round robin.
+        assert_eq!(placement(&[1; 6], 2), vec![0, 1, 0, 1, 0, 1]);
+        assert_eq!(placement(&[0; 5], 3), vec![0, 1, 2, 0, 1]);
+        // A shard as heavy as seven others gets a rank nearly to itself.
+        let mut w = vec![10; 8];
+        w[3] = 70;
+        let p = placement(&w, 2);
+        let on = |r| (0..8).filter(|&s| p[s] == r).map(|s| w[s]).sum::<u64>();
+        assert_eq!((on(0), on(1)), (70, 70));
+        assert_eq!(p.iter().filter(|&&r| r == p[3]).count(), 1);
+    }
 
     #[test]
     fn events_round_trip() {

@@ -321,25 +321,24 @@ fn run_incidents(
     let out: Mutex<Vec<Option<Impact>>> = Mutex::new(vec![None; todo.len()]);
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1).min(mine.len().max(1)) {
-            scope.spawn(|| loop {
-                let Some(&k) = mine.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    break;
-                };
-                let (_, seed, h0, sc, shards, max_events) = &todo[k];
-                let r = crate::models::system::run::run(
-                    sc,
-                    *seed,
-                    *shards,
-                    1,
-                    *max_events,
-                    None,
-                    |_| {},
-                );
-                let impact = Impact::of_summary(*seed, *h0, &r.summary);
-                if !quiet {
-                    eprintln!("risk: incident {} of {} simulated", k + 1, todo.len());
+            scope.spawn(|| {
+                while let Some(&k) = mine.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let (_, seed, h0, sc, shards, max_events) = &todo[k];
+                    let r = crate::models::system::run::run(
+                        sc,
+                        *seed,
+                        *shards,
+                        1,
+                        *max_events,
+                        None,
+                        |_| {},
+                    );
+                    let impact = Impact::of_summary(*seed, *h0, &r.summary);
+                    if !quiet {
+                        eprintln!("risk: incident {} of {} simulated", k + 1, todo.len());
+                    }
+                    out.lock().expect("not poisoned")[k] = Some(impact);
                 }
-                out.lock().expect("not poisoned")[k] = Some(impact);
             });
         }
     });

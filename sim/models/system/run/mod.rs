@@ -19,7 +19,7 @@ use super::world::ReqKind;
 use super::world::World;
 use crate::crypto::mode::CryptoMode;
 use crate::crypto::registry::KeyRegistry;
-use crate::engine::transport::{Transport, Wire};
+use crate::engine::transport::{placement, Transport, Wire};
 use crate::engine::{EngineConfig, Progress, RankLoad, RunLimits, RunReport, SimTime, Simulation};
 use serde_json::Value;
 use std::sync::atomic::AtomicBool;
@@ -73,17 +73,52 @@ fn build(
         threads,
         ring_windows: 4096,
     };
-    // A shard another rank runs is built empty (no meter state).
+    // Shards go to ranks by their expected work; a shard another rank
+    // runs is built empty (no meter state).
     let (rank, n_ranks) = ranks.as_ref().map_or((0, 1), |t| (t.rank(), t.ranks()));
+    let rank_of = placement(&shard_weights(&world, cfg.shards), n_ranks);
     let w2 = world.clone();
     let mut sim = Simulation::new(cfg, |s, part| {
-        let here = s as usize % n_ranks == rank;
+        let here = rank_of[s as usize] == rank;
         SystemShard::new(w2.clone(), keys.clone(), s, part, here)
     });
     if let Some(t) = ranks {
-        sim.distribute(t);
+        sim.distribute_placed(t, rank_of);
     }
     (world, sim)
+}
+
+/// The DSP's share of a run's work, in meters' worth of work per meter
+/// of the fleet, with no cryptography run (`modeled`) and with all of it
+/// (`full`): measured on this project's 2-core machine with
+/// `mpirun -np 2 dccsim run --set fleet.meters=200000 --threads 1` (the
+/// default scenario), from the two ranks' busy times in `perf.json`
+/// (`benches/README.md`). They only place shards on ranks (see
+/// [`shard_weights`]); no result depends on them.
+const DSP_WORK_MODELED: f64 = 0.25;
+const DSP_WORK_FULL: f64 = 1.2;
+
+/// Each shard's expected work, for placing shards on MPI ranks: a meter
+/// counts 100, and the DSP (which checks every request and response, with
+/// the CSPs beside it) counts its measured share of the whole fleet's
+/// work. Other entities are light and count as one meter.
+fn shard_weights(w: &World, shards: u32) -> Vec<u64> {
+    let f = match w.sc.crypto.mode {
+        CryptoMode::Modeled => 0.0,
+        CryptoMode::Sampled => w.sc.crypto.sample_fraction,
+        CryptoMode::Full => 1.0,
+    };
+    let dsp = DSP_WORK_MODELED + f * (DSP_WORK_FULL - DSP_WORK_MODELED);
+    let mut weights = vec![0u64; shards as usize];
+    for e in 0..w.entities {
+        let units = if e == w.dsp {
+            (dsp * w.meters as f64 * 100.0) as u64
+        } else {
+            100
+        };
+        weights[(e % shards) as usize] += units;
+    }
+    weights
 }
 
 /// Step 2: every user's request streams, the CSPs' alert streams, and the attack.
