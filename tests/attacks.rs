@@ -261,6 +261,58 @@ fn a_request_flood_is_quarantined_and_its_user_suspended() {
     assert!(n(&s["requests"]["attack"]["outcomes"]["ok"]) > 0);
 }
 
+/// Quarantine holds, the user decides: a user that sets its own
+/// thresholds low has its own requests quarantined, reviews them and
+/// releases them, and they complete; nothing it made is deleted.
+#[test]
+fn a_quarantined_request_released_by_its_user_completes() {
+    let sets = [
+        "parameters.anomaly.threshold_min=1",
+        "parameters.anomaly.user_threshold_factors=[0.2]",
+        "parameters.anomaly.release_mean_min=5",
+    ];
+    let s = run("bau_small", &sets);
+    sound(&s);
+    let released = n(&s["quarantine_released"]);
+    assert!(released > 0, "{s}");
+    assert_eq!(n(&s["quarantine_deleted"]), 0);
+    // Held requests are work in flight, never lost: every request sent
+    // completed or is still in flight.
+    for (k, v) in s["requests"].as_object().unwrap() {
+        let done: i64 = v["outcomes"].as_object().unwrap().values().map(n).sum();
+        assert_eq!(n(&v["sent"]), done + n(&v["in_flight"]), "{k}");
+        assert_eq!(n(&v["outcomes"]["dsp_quarantined"]), 0, "{k}");
+    }
+    // Without its own thresholds, the DCC's are far above its traffic.
+    let dcc = run("bau_small", &["parameters.anomaly.release_mean_min=5"]);
+    assert_eq!(n(&dcc["quarantined"]), 0);
+    // A user may only lower its thresholds.
+    let l = dccsim::workflow::scenario::load(
+        Some(&scenario("bau_small")),
+        &["parameters.anomaly.user_threshold_factors=[6.0]".to_string()],
+        None,
+    );
+    let Err(e) = l.map(|_| ()) else {
+        panic!("a factor above the DCC's is refused")
+    };
+    let e = e.to_string();
+    assert!(e.contains("anomaly.user_threshold_factors[0]"), "{e}");
+}
+
+/// The attacker's quarantined commands reach the supplier whose identity
+/// they claim, which never sent them and deletes every one.
+#[test]
+fn quarantined_attack_commands_are_deleted_by_the_user_they_claim() {
+    let s = run("mass_disconnect", &["fleet.meters=3000", "run.end_h=19.0"]);
+    sound(&s);
+    let deleted = n(&s["quarantine_deleted"]);
+    assert!(deleted > 500, "{deleted}");
+    assert_eq!(
+        n(&s["requests"]["attack"]["outcomes"]["dsp_quarantined"]),
+        deleted
+    );
+}
+
 #[test]
 fn an_alert_storm_is_operational_not_an_incident() {
     let s = run("alert_storm", &[SMALL]);

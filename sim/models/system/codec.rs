@@ -200,6 +200,11 @@ impl Wire for Msg {
             Msg::SignedPreCommand(j) => job(19, j, out),
             Msg::Recover(s) => (20u8, *s).put(out),
             Msg::AttackTick(i) => (21u8, *i).put(out),
+            Msg::QuarantineNotice(j) => job(22, j, out),
+            Msg::QuarantineDecision(j, r) => {
+                job(23, j, out);
+                r.put(out);
+            }
         }
     }
     fn take(b: &mut &[u8]) -> Self {
@@ -232,6 +237,11 @@ impl Wire for Msg {
             19 => Msg::SignedPreCommand(Job::take(b)),
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
+            22 => Msg::QuarantineNotice(Job::take(b)),
+            23 => {
+                let j = Job::take(b);
+                Msg::QuarantineDecision(j, bool::take(b))
+            }
             t => panic!("message tag {t}"),
         }
     }
@@ -441,6 +451,8 @@ mod tests {
             Msg::Recover(RecoveryStep::Activate(11)),
             Msg::Recover(RecoveryStep::FixNext),
             Msg::AttackTick(2),
+            Msg::QuarantineNotice(j.clone()),
+            Msg::QuarantineDecision(j.clone(), false),
         ];
         for m in &msgs {
             let back = round_trip(m);

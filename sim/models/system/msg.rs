@@ -28,7 +28,8 @@ pub enum Outcome {
     DspBadSignature,
     /// The DSP refused it: the user's role may not send it, or the meter is not the user's.
     DspNotAuthorised,
-    /// Over the user's anomaly threshold: quarantined.
+    /// Over the user's anomaly threshold: quarantined, and deleted by the
+    /// user it claimed to come from.
     DspQuarantined,
     /// The user is suspended (its credentials revoked).
     DspUserSuspended,
@@ -305,6 +306,11 @@ pub enum Msg {
     PreCommand(Job),
     /// The signed pre-command, back at the DSP.
     SignedPreCommand(Job),
+    /// DSP to the claimed user: this request of yours is quarantined
+    /// (held at the DSP); release or delete it.
+    QuarantineNotice(Job),
+    /// The user's decision on a held request: `true` releases it.
+    QuarantineDecision(Job, bool),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
     /// The next action of the run's attack `i` (by the attacker, or by a
@@ -327,7 +333,9 @@ impl Msg {
             | Msg::Response(j)
             | Msg::Complete(j)
             | Msg::PreCommand(j)
-            | Msg::SignedPreCommand(j) => Some(j),
+            | Msg::SignedPreCommand(j)
+            | Msg::QuarantineNotice(j)
+            | Msg::QuarantineDecision(j, _) => Some(j),
             _ => None,
         }
     }

@@ -125,6 +125,9 @@ pub struct Anomaly {
     pub window_s: f64,
     pub threshold_factor: f64,
     pub threshold_min: u32,
+    pub release_mean_min: f64,
+    /// Per user (suppliers first): a user's own factor, at most the DCC's.
+    pub user_threshold_factors: Vec<f64>,
 }
 
 /// The DCC's security operations centre (SOC).
@@ -373,6 +376,7 @@ impl Params {
     }
 
     fn check_positive(&self) -> Result<(), (String, String)> {
+        let (r, g) = (&self.response, &self.governance);
         for (k, v) in [
             ("dsp.request_service_ms", self.dsp.request_service_ms),
             ("dsp.response_service_ms", self.dsp.response_service_ms),
@@ -383,40 +387,33 @@ impl Params {
             ("csp.airtime_ms", self.csp.airtime_ms),
             ("anomaly.window_s", self.anomaly.window_s),
             ("anomaly.threshold_factor", self.anomaly.threshold_factor),
+            ("anomaly.release_mean_min", self.anomaly.release_mean_min),
             ("soc.triage_mean_min", self.soc.triage_mean_min),
             ("soc.alert_volume_window_s", self.soc.alert_volume_window_s),
             ("soc.alert_volume_factor", self.soc.alert_volume_factor),
-            (
-                "response.anchor_updates_per_s",
-                self.response.anchor_updates_per_s,
-            ),
-            (
-                "response.firmware_updates_per_s",
-                self.response.firmware_updates_per_s,
-            ),
-            (
-                "response.firmware_airtime_ms",
-                self.response.firmware_airtime_ms,
-            ),
-            (
-                "governance.weight_approved",
-                self.governance.weight_approved,
-            ),
+            ("response.anchor_updates_per_s", r.anchor_updates_per_s),
+            ("response.firmware_updates_per_s", r.firmware_updates_per_s),
+            ("response.firmware_airtime_ms", r.firmware_airtime_ms),
+            ("governance.weight_approved", g.weight_approved),
             (
                 "governance.weight_approved_with_conditions",
-                self.governance.weight_approved_with_conditions,
+                g.weight_approved_with_conditions,
             ),
-            (
-                "governance.weight_deferred",
-                self.governance.weight_deferred,
-            ),
-            (
-                "governance.weight_not_certified",
-                self.governance.weight_not_certified,
-            ),
+            ("governance.weight_deferred", g.weight_deferred),
+            ("governance.weight_not_certified", g.weight_not_certified),
         ] {
             if !(v > 0.0 && v.is_finite()) {
                 return Err((k.into(), format!("must be a positive number, got {v}")));
+            }
+        }
+        let a = &self.anomaly;
+        for (i, &f) in a.user_threshold_factors.iter().enumerate() {
+            if !(f > 0.0 && f <= a.threshold_factor) {
+                let why = "a user may only set thresholds below the DCC's";
+                let msg = format!(
+                    "must be above 0 and at most anomaly.threshold_factor ({why}), got {f}"
+                );
+                return Err((format!("anomaly.user_threshold_factors[{i}]"), msg));
             }
         }
         Ok(())

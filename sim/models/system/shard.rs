@@ -101,6 +101,12 @@ impl ShardModel for SystemShard {
             Msg::Contained(log) => self.users.contained(w, me, log, env),
             Msg::CustomerCall(m) => self.users.customer_call(w, me, m, env),
             Msg::Recover(step) => self.users.recover(w, me, step, env),
+            Msg::QuarantineNotice(job) => self.users.quarantine_notice(w, me, job, env),
+            Msg::QuarantineDecision(job, release) => self
+                .dsp
+                .as_mut()
+                .expect(OWNED)
+                .quarantine_decision(w, job, release, env),
             Msg::Request(job) => self.dsp.as_mut().expect(OWNED).request(w, job, prep, env),
             Msg::DspDone(job, r) => self.dsp.as_mut().expect(OWNED).done(w, job, r, env),
             Msg::Response(job) => self.dsp.as_mut().expect(OWNED).response(w, job, prep, env),

@@ -9,7 +9,7 @@ use crate::engine::transport::Wire;
 use crate::engine::SimTime;
 
 /// Counter columns, in file order.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 24] = [
     "critical_sent",
     "critical_executed",
     "attack_sent",
@@ -32,6 +32,8 @@ pub const COLUMNS: [&str; 22] = [
     "firmware_fixed",
     "anchors_replaced",
     "exploited",
+    "quarantine_released",
+    "quarantine_deleted",
 ];
 
 /// A column of [`COLUMNS`].
@@ -68,6 +70,10 @@ pub enum Col {
     AnchorsReplaced,
     /// Commands a meter executed only because its firmware's declared flaw skipped a check.
     Exploited,
+    /// Quarantined requests their user released.
+    QuarantineReleased,
+    /// Quarantined requests their user deleted.
+    QuarantineDeleted,
 }
 
 /// One shard's records.

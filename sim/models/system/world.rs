@@ -419,9 +419,14 @@ impl World {
     fn thresholds_of(&self, u: u32) -> [u32; KINDS] {
         let a = &self.sc.parameters.anomaly;
         let rates = self.peak_rates(u);
+        // A user's own thresholds, where it set them (below the DCC's).
+        let factor = a
+            .user_threshold_factors
+            .get(u as usize)
+            .map_or(a.threshold_factor, |f| f.min(a.threshold_factor));
         let mut th = [0u32; KINDS];
         for (t, r) in th.iter_mut().zip(rates) {
-            *t = ((a.threshold_factor * r * a.window_s).ceil() as u64)
+            *t = ((factor * r * a.window_s).ceil() as u64)
                 .max(a.threshold_min as u64)
                 .min(u32::MAX as u64) as u32;
         }

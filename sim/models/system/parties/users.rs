@@ -134,6 +134,18 @@ impl Users {
         self.desk.complete(u, &job, now);
     }
 
+    /// User `u` is told that a request under its identity is quarantined:
+    /// after reviewing it (`parameters.anomaly.release_mean_min`,
+    /// exponential), it releases a request it made itself (its own entity
+    /// in the request id) and deletes any other (one it never sent).
+    pub fn quarantine_notice(&mut self, w: &World, u: EntityId, job: Job, env: &mut Env<'_, '_>) {
+        let p = &w.sc.parameters;
+        let mine = (job.id >> 40 & 0xFFFF) as EntityId == u;
+        let review = env.rng.exp_ms(p.anomaly.release_mean_min * 60_000.0);
+        let d = review.saturating_add(env.rng.user_link_ns(p));
+        env.send(w.dsp, d, Msg::QuarantineDecision(job, mine));
+    }
+
     /// Supplier `u` was contained: see [`Supplier::contained`].
     pub fn contained(&mut self, w: &World, u: EntityId, log: Vec<u32>, env: &mut Env<'_, '_>) {
         self.suppliers[u as usize].contained(w, log, env);

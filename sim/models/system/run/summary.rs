@@ -362,6 +362,8 @@ pub(super) fn write(
         "security_events_time_to_triage_s": triage,
         "incidents_escalated_users": escalated,
         "quarantined": total(rows, Col::Quarantined),
+        "quarantine_released": total(rows, Col::QuarantineReleased),
+        "quarantine_deleted": total(rows, Col::QuarantineDeleted),
         "meters_disconnected_max": peak,
         "meters_off_max_all_causes": g.meters_off.iter().copied().max().unwrap_or(0),
         "mw_disconnected_max": g.mw_off.iter().copied().fold(0.0, f64::max),

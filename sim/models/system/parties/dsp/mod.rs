@@ -130,20 +130,66 @@ impl Dsp {
                 job.outcome = Outcome::DspNotAuthorised;
                 env.count(Col::DspNotAuthorised, 1);
             } else if self.quarantines(w, u, job.msg, env) {
-                job.outcome = Outcome::DspQuarantined;
                 env.count(Col::Quarantined, 1);
+                self.hold(w, job, env);
+                return;
             } else {
-                if job.msg == MessageKind::DisableSupply {
-                    self.security.log_disable(u, job.meter);
-                }
-                if job.bytes.is_some() {
-                    let (bytes, z) = prep
-                        .and_then(|p| p.command)
-                        .unwrap_or_else(|| command_bytes(w, &job));
-                    job.bytes = Some(bytes);
-                    job.acb_z = Some(z);
-                }
+                self.admit(w, &mut job, prep);
             }
+        }
+        if job.outcome != Outcome::Ok {
+            job.bytes = None;
+        }
+        self.arrive(w, job, false, env);
+    }
+
+    /// A request that passed every check: a disable is logged under its
+    /// user, and a request with bytes gets its device command.
+    fn admit(&mut self, w: &World, job: &mut Job, prep: Option<Prep>) {
+        if job.msg == MessageKind::DisableSupply {
+            self.security.log_disable(job.claimed, job.meter);
+        }
+        if job.bytes.is_some() {
+            let (bytes, z) = prep
+                .and_then(|p| p.command)
+                .unwrap_or_else(|| command_bytes(w, job));
+            job.bytes = Some(bytes);
+            job.acb_z = Some(z);
+        }
+    }
+
+    /// Quarantine: the request is held and its user is told (securely, out
+    /// of band of the user's gateway: assumption), who decides whether the
+    /// DCC releases or deletes it. A request presented under an identity
+    /// that is no user's is deleted at once.
+    fn hold(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        if job.claimed < w.users {
+            let d = env.rng.user_link_ns(&w.sc.parameters);
+            env.send(job.claimed, d, Msg::QuarantineNotice(job));
+        } else {
+            self.quarantine_decision(w, job, false, env);
+        }
+    }
+
+    /// The user's decision on a held request: released, it goes on as if
+    /// it had passed the thresholds (unless the user was suspended
+    /// meanwhile); deleted, it ends as quarantined.
+    pub fn quarantine_decision(
+        &mut self,
+        w: &World,
+        mut job: Job,
+        release: bool,
+        env: &mut Env<'_, '_>,
+    ) {
+        if !release {
+            job.outcome = Outcome::DspQuarantined;
+            env.count(Col::QuarantineDeleted, 1);
+        } else if self.security.revoked(job.claimed, job.cred_gen) {
+            job.outcome = Outcome::DspUserSuspended;
+            env.count(Col::Suspended, 1);
+        } else {
+            env.count(Col::QuarantineReleased, 1);
+            self.admit(w, &mut job, None);
         }
         if job.outcome != Outcome::Ok {
             job.bytes = None;
