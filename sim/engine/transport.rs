@@ -176,7 +176,8 @@ pub(crate) struct Link<M> {
 
 /// Which rank runs each shard, given each shard's expected work: the
 /// heaviest shard first, each to the rank with the least work so far
-/// (lowest rank on ties), the longest-processing-time rule. A pure
+/// (then the one with fewest shards, then the lowest rank), the
+/// longest-processing-time rule. A pure
 /// function of its inputs, so every rank computes the same placement; with
 /// equal weights it is round robin (shard `s` on rank `s mod ranks`).
 /// Where a shard runs never changes what it computes, only how long the
@@ -185,12 +186,15 @@ pub fn placement(weights: &[u64], ranks: usize) -> Vec<usize> {
     assert!(ranks >= 1, "at least one rank");
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by_key(|&s| (std::cmp::Reverse(weights[s]), s));
-    let mut load = vec![0u64; ranks];
+    let (mut load, mut count) = (vec![0u64; ranks], vec![0usize; ranks]);
     let mut rank_of = vec![0; weights.len()];
     for s in order {
-        let r = (0..ranks).min_by_key(|&r| (load[r], r)).expect("ranks");
+        let r = (0..ranks)
+            .min_by_key(|&r| (load[r], count[r], r))
+            .expect("ranks");
         rank_of[s] = r;
         load[r] = load[r].saturating_add(weights[s]);
+        count[r] += 1;
     }
     rank_of
 }
