@@ -469,3 +469,49 @@ mod simulator_messages {
         assert_eq!(a.signed_part[..48], b.signed_part[..48]);
     }
 }
+
+/// The wire sizes the WAN's airtime is computed from
+/// (`MessageKind::wire_len`) are the sizes of the messages the simulator
+/// builds, for every kind, fuel and direction.
+#[test]
+fn wire_sizes_are_the_built_messages_sizes() {
+    use dccsim::crypto::gbcs::{Cra, Fuel, MessageKind};
+    let set = dccsim::workflow::gbcs_sample::samples(None).unwrap();
+    let mut checked = 0;
+    for k in MessageKind::ALL {
+        if k == MessageKind::Alert {
+            continue;
+        }
+        for (fuel, tag) in [(Fuel::Electricity, "ESME"), (Fuel::Gas, "GSME")] {
+            if fuel == Fuel::Gas && k == MessageKind::EnableSupply {
+                continue;
+            }
+            let uc = k.use_case(fuel);
+            for (cra, dir) in [(Cra::Command, "COMMAND"), (Cra::Response, "RESPONSE")] {
+                let names = [
+                    format!("{uc}_{dir}_GBCS.HEX"),
+                    format!("{uc}-{tag}_{dir}_GBCS.HEX"),
+                ];
+                let Some(m) = names.iter().find_map(|n| set.messages.get(n)) else {
+                    panic!("no sample {names:?}");
+                };
+                assert_eq!(k.wire_len(fuel, cra), m.len(), "{names:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 38);
+    let alert = |n: &str| set.messages[n].len();
+    assert_eq!(
+        alert("ECS80-8F36_ESME_ALERT_GBCS.HEX"),
+        MessageKind::Alert.wire_len(Fuel::Gas, Cra::Alert)
+    );
+    assert_eq!(
+        alert("GCA-8F30_GSME_ALERT_GBCS.HEX"),
+        dccsim::crypto::gbcs::REFUSAL_ALERT_BYTES
+    );
+    assert_eq!(
+        alert("GNCA-810E_ESME_ALERT_GBCS.HEX"),
+        dccsim::crypto::gbcs::NON_CRITICAL_ALERT_BYTES
+    );
+}

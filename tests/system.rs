@@ -281,3 +281,80 @@ fn critical_requests_make_the_pre_command_round_trip_to_their_user() {
     let r = p50(&slow, "on_demand_read") - p50(&fast, "on_demand_read");
     assert!(r.abs() < 2_000.0, "reads moved {r} ms");
 }
+
+/// Capacity binds where a planner can see it: `capacity_peak` at a small
+/// fleet with a slow, single-worker DSP saturates the DSP (named busiest,
+/// its busiest minute at least 95% busy), and the queueing shows in the
+/// tariff updates' latency tail.
+#[test]
+fn capacity_peak_saturates_the_dsp_and_the_queue_shows_in_latency() {
+    let small = [
+        "fleet.meters=30000",
+        "run.start_h=1.9",
+        "run.end_h=2.5",
+        "parameters.dsp.workers=1",
+    ];
+    let sets = |ms: &'static str| -> Vec<&str> { small.iter().copied().chain([ms]).collect() };
+    let hot = summary_of(
+        "capacity_peak",
+        "cap-hot",
+        &sets("parameters.dsp.request_service_ms=100"),
+    );
+    let cool = summary_of(
+        "capacity_peak",
+        "cap-cool",
+        &sets("parameters.dsp.request_service_ms=1"),
+    );
+    let peak =
+        |s: &serde_json::Value, c: &str| s["components"][c]["utilisation_peak"].as_f64().unwrap();
+    assert!(peak(&hot, "dsp") >= 0.95, "{}", hot["components"]);
+    for (name, _) in hot["components"].as_object().unwrap() {
+        assert!(
+            peak(&hot, name) <= peak(&hot, "dsp"),
+            "{name} busier than the DSP"
+        );
+    }
+    assert!(peak(&cool, "dsp") < 0.5, "{}", cool["components"]);
+    let p99 = |s: &serde_json::Value| {
+        s["requests"]["tariff_update"]["latency_ms_p99"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        p99(&hot) > 10.0 * p99(&cool),
+        "{} vs {}",
+        p99(&hot),
+        p99(&cool)
+    );
+    assert!(hot["components"]["dsp"]["queue_len_max"].as_u64().unwrap() > 100);
+}
+
+/// Uplink and size matter: responses and alerts hold uplink channels, and
+/// a transmission's airtime grows with its bytes over the link rate.
+#[test]
+fn airtime_follows_message_bytes_and_link_rate_both_ways() {
+    let base = ["fleet.meters=30000", "run.start_h=1.9", "run.end_h=2.3"];
+    let at = |kbps: &'static str| -> serde_json::Value {
+        let sets: Vec<&str> = base.iter().copied().chain([kbps]).collect();
+        summary_of("capacity_peak", &format!("air-{}", kbps.len()), &sets)
+    };
+    let fast = at("parameters.csp.north_kbps=2.4");
+    let slow = at("parameters.csp.north_kbps=0.6");
+    let u = |s: &serde_json::Value, c: &str| s["components"][c]["utilisation"].as_f64().unwrap();
+    for c in [
+        "csp_north",
+        "csp_north_uplink",
+        "csp_central_uplink",
+        "csp_south_uplink",
+    ] {
+        assert!(u(&fast, c) > 0.0, "{c}");
+    }
+    // 154-byte tariff updates: 200 + 513 ms at 2.4 kbps, 200 + 2053 ms at 0.6.
+    for c in ["csp_north", "csp_north_uplink"] {
+        let r = u(&slow, c) / u(&fast, c);
+        assert!(r > 2.5 && r < 3.5, "{c}: {r}");
+    }
+    // Central and South keep their rate.
+    let r = u(&slow, "csp_central") / u(&fast, "csp_central");
+    assert!((r - 1.0).abs() < 0.05, "{r}");
+}

@@ -299,6 +299,7 @@ fn run_system(
             ));
         }
     }
+    human.push_str(&busiest_line(&r.summary));
     human.push_str(&attack_lines(&r.summary));
     human.push_str(&format!(
         "  crypto checks {}, ground-truth mismatches {}\nresults: {}\nreproduce with: {}",
@@ -312,6 +313,27 @@ fn run_system(
         partial,
         human,
     })
+}
+
+/// The component with the busiest minute: where capacity binds first.
+fn busiest_line(s: &serde_json::Value) -> String {
+    let Some(c) = s["components"].as_object() else {
+        return String::new();
+    };
+    let peak = |v: &serde_json::Value| v["utilisation_peak"].as_f64().unwrap_or(0.0);
+    let Some((name, v)) = c.iter().max_by(|a, b| peak(a.1).total_cmp(&peak(b.1))) else {
+        return String::new();
+    };
+    let at = v["utilisation_peak_clock_min"]
+        .as_u64()
+        .map(|m| format!(" at {:02}:{:02}", m / 60 % 24, m % 60))
+        .unwrap_or_default();
+    format!(
+        "  busiest component: {name}, {:.0}% of its capacity in its busiest minute{at} ({:.0}% over the run){}\n",
+        100.0 * peak(v),
+        100.0 * v["utilisation"].as_f64().unwrap_or(0.0),
+        if peak(v) >= 0.95 { ": SATURATED" } else { "" }
+    )
 }
 
 /// The attack part of the human summary (empty without an attack).

@@ -59,6 +59,11 @@ pub enum Cra {
     Alert = 3,
 }
 
+/// Bytes of a non-critical device alert (0x810E, MAC'd by the device).
+pub const NON_CRITICAL_ALERT_BYTES: usize = 85;
+/// Bytes of a meter's critical alert that it refused a command (0x8F30).
+pub const REFUSAL_ALERT_BYTES: usize = 124;
+
 /// The message types the simulator sends, with their GBCS facts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageKind {
@@ -163,6 +168,41 @@ impl MessageKind {
             .filter(|k| *k != MessageKind::Alert)
             .filter(|k| !(fuel == Fuel::Gas && *k == MessageKind::EnableSupply))
             .find(|k| k.code(fuel) == code)
+    }
+
+    /// Bytes on the wire of this kind's command (`Cra::Command`) or its
+    /// device's response (`Cra::Response`) on a `fuel` device, as the
+    /// simulator builds them (`dccsim gbcs sample` writes one of each; a
+    /// test holds this table to them). `Cra::Alert` with
+    /// [`MessageKind::Alert`] is a critical alert (0x8F36, 152 bytes); see
+    /// [`NON_CRITICAL_ALERT_BYTES`] and [`REFUSAL_ALERT_BYTES`]. A firmware
+    /// delivery's size is its frame's, without the image (the model costs
+    /// the image's transfer apart).
+    pub fn wire_len(&self, fuel: Fuel, cra: Cra) -> usize {
+        use MessageKind::*;
+        let gas = fuel == Fuel::Gas;
+        match (cra, self) {
+            (Cra::Alert, _) => 152,
+            (Cra::Command, ReadInstantaneous) if gas => 79,
+            (Cra::Command, ReadDailyLog) if gas => 75,
+            (Cra::Command, ReadInstantaneous | ReadDailyLog) => 158,
+            (Cra::Command, PrepaymentTopUp) if gas => 93,
+            (Cra::Command, PrepaymentTopUp) => 100,
+            (Cra::Command, UpdateTariff) if gas => 144,
+            (Cra::Command, UpdateTariff) => 154,
+            (Cra::Command, DisableSupply | ArmSupply) if gas => 154,
+            (Cra::Command, EnableSupply | DisableSupply | ArmSupply) => 146,
+            (Cra::Command, UpdateSecurityCredentials) => 578,
+            (Cra::Command, UpdateFirmware) => 174,
+            (Cra::Command, ActivateFirmware) => 165,
+            (Cra::Command, Alert) => 152,
+            (Cra::Response, ReadInstantaneous | ReadDailyLog) if gas => 131,
+            (Cra::Response, ReadInstantaneous | ReadDailyLog) => 183,
+            (Cra::Response, PrepaymentTopUp | UpdateFirmware) if gas => 96,
+            (Cra::Response, PrepaymentTopUp | UpdateFirmware) => 84,
+            (Cra::Response, _) if gas => 123,
+            (Cra::Response, _) => 111,
+        }
     }
 
     /// Whether commands of this kind are critical (signed by the originator

@@ -201,6 +201,7 @@ impl Wire for Msg {
             Msg::Recover(s) => (20u8, *s).put(out),
             Msg::AttackTick(i) => (21u8, *i).put(out),
             Msg::QuarantineNotice(j) => job(22, j, out),
+            Msg::UplinkDone(j) => job(24, j, out),
             Msg::QuarantineDecision(j, r) => {
                 job(23, j, out);
                 r.put(out);
@@ -238,6 +239,7 @@ impl Wire for Msg {
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
             22 => Msg::QuarantineNotice(Job::take(b)),
+            24 => Msg::UplinkDone(Job::take(b)),
             23 => {
                 let j = Job::take(b);
                 Msg::QuarantineDecision(j, bool::take(b))
@@ -269,6 +271,7 @@ impl Wire for Series {
         self.arrivals.put(out);
         self.queue_max.put(out);
         self.retries.put(out);
+        self.utilisation.put(out);
     }
     fn take(b: &mut &[u8]) -> Self {
         let (arrivals, queue_max, retries) = Wire::take(b);
@@ -276,6 +279,7 @@ impl Wire for Series {
             arrivals,
             queue_max,
             retries,
+            utilisation: Wire::take(b),
         }
     }
 }
@@ -452,6 +456,7 @@ mod tests {
             Msg::Recover(RecoveryStep::FixNext),
             Msg::AttackTick(2),
             Msg::QuarantineNotice(j.clone()),
+            Msg::UplinkDone(j.clone()),
             Msg::QuarantineDecision(j.clone(), false),
         ];
         for m in &msgs {
@@ -473,6 +478,7 @@ mod tests {
                 arrivals: vec![1, 2],
                 queue_max: vec![0, 4],
                 retries: vec![0, 1],
+                utilisation: vec![0.5, 1.0],
             },
         });
         t.trace.push(TraceRec {

@@ -32,6 +32,7 @@ pub mod params;
 pub mod parties;
 pub mod risk;
 pub mod run;
+pub mod scenario;
 pub mod shard;
 pub mod station;
 pub mod stats;

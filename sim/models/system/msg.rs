@@ -286,6 +286,8 @@ pub enum Msg {
     MeterDone(Job),
     /// Meter (or, for alerts, the CSP on its behalf) to CSP.
     Uplink(Job),
+    /// A CSP finished receiving a response or alert on its uplink.
+    UplinkDone(Job),
     /// CSP to DSP.
     Response(Job),
     /// DSP to user.
@@ -330,6 +332,7 @@ impl Msg {
             | Msg::Deliver(j)
             | Msg::MeterDone(j)
             | Msg::Uplink(j)
+            | Msg::UplinkDone(j)
             | Msg::Response(j)
             | Msg::Complete(j)
             | Msg::PreCommand(j)

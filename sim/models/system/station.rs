@@ -48,7 +48,11 @@ pub struct Station<T> {
     queue: VecDeque<Queued<T>>,
     last_change: SimTime,
     stats: StationStats,
+    /// Busy worker-nanoseconds in each minute of simulated time.
+    minute_busy: Vec<u64>,
 }
+
+const MINUTE_NS: u64 = 60_000_000_000;
 
 impl<T> Station<T> {
     /// A station with `workers` workers (at least one).
@@ -60,6 +64,7 @@ impl<T> Station<T> {
             queue: VecDeque::new(),
             last_change: SimTime::ZERO,
             stats: StationStats::default(),
+            minute_busy: Vec::new(),
         }
     }
 
@@ -68,7 +73,35 @@ impl<T> Station<T> {
         let dt = (now - self.last_change) as u128;
         self.stats.busy_worker_ns += dt * self.busy as u128;
         self.stats.queue_job_ns += dt * self.queue.len() as u128;
+        if self.busy > 0 {
+            // Split the busy stretch over the minutes it spans.
+            let mut t = self.last_change.0;
+            while t < now.0 {
+                let m = t / MINUTE_NS;
+                let end = ((m + 1) * MINUTE_NS).min(now.0);
+                if self.minute_busy.len() <= m as usize {
+                    self.minute_busy.resize(m as usize + 1, 0);
+                }
+                let add = (end - t).saturating_mul(self.busy as u64);
+                self.minute_busy[m as usize] = self.minute_busy[m as usize].saturating_add(add);
+                t = end;
+            }
+        }
         self.last_change = now;
+    }
+
+    /// The fraction of workers busy in each minute of `[0, now]` (the last
+    /// minute over its part up to `now`).
+    pub fn utilisation_by_minute(&mut self, now: SimTime) -> Vec<f64> {
+        self.advance(now);
+        let minutes = now.0.div_ceil(MINUTE_NS) as usize;
+        (0..minutes)
+            .map(|m| {
+                let len = (now.0 - m as u64 * MINUTE_NS).min(MINUTE_NS);
+                let busy = self.minute_busy.get(m).copied().unwrap_or(0);
+                busy as f64 / (self.workers as f64 * len as f64)
+            })
+            .collect()
     }
 
     /// The jobs waiting (not in service), oldest first.
@@ -181,6 +214,29 @@ mod tests {
         assert_eq!(s.busy(), 0);
         assert!((s.utilisation(SimTime(400)) - 0.5).abs() < 1e-12);
         assert_eq!(s.stats_at(SimTime(400)).wait_ns_total, 220);
+    }
+
+    #[test]
+    fn utilisation_per_minute() {
+        let mut s: Station<u32> = Station::new(2);
+        let min = MINUTE_NS;
+        // One worker busy from 30 s to 90 s, the other from 60 s to 150 s.
+        assert_eq!(s.arrive(SimTime(min / 2), 1), Some(1));
+        assert_eq!(s.arrive(SimTime(min), 2), Some(2));
+        assert_eq!(s.finish(SimTime(min * 3 / 2)), None);
+        assert_eq!(s.finish(SimTime(min * 5 / 2)), None);
+        let u = s.utilisation_by_minute(SimTime(min * 3));
+        assert_eq!(u.len(), 3);
+        assert!((u[0] - 0.25).abs() < 1e-12, "{u:?}");
+        assert!((u[1] - 0.75).abs() < 1e-12, "{u:?}");
+        assert!((u[2] - 0.25).abs() < 1e-12, "{u:?}");
+        // The whole run's mean is the mean of the minutes.
+        let mean = s.utilisation(SimTime(min * 3));
+        assert!((mean - u.iter().sum::<f64>() / 3.0).abs() < 1e-12);
+        // A partial last minute counts over its own length.
+        let u = s.utilisation_by_minute(SimTime(min * 3 + min / 4));
+        assert_eq!(u.len(), 4);
+        assert_eq!(u[3], 0.0);
     }
 
     #[test]

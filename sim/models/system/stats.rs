@@ -115,6 +115,9 @@ pub struct Series {
     pub queue_max: Vec<u64>,
     /// Retransmissions per minute (counted apart from arrivals).
     pub retries: Vec<u64>,
+    /// Share of the station's workers busy per minute (filled at the end
+    /// of the run from the station).
+    pub utilisation: Vec<f64>,
 }
 
 impl Series {

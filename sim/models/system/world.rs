@@ -391,7 +391,10 @@ impl World {
                 n * t.on_demand_reads_per_meter_day / day * peak;
             r[kind_index(MessageKind::PrepaymentTopUp)] =
                 n * t.prepayment_topups_per_meter_day / day * peak;
-            r[kind_index(MessageKind::UpdateTariff)] = n * t.tariff_updates_per_meter_day / day;
+            // A tariff-change campaign is announced: its rate is expected traffic.
+            let campaign_h = t.tariff_campaign_end_h - t.tariff_campaign_start_h;
+            r[kind_index(MessageKind::UpdateTariff)] = n * t.tariff_updates_per_meter_day / day
+                + n * t.tariff_campaign_share / (campaign_h * 3600.0);
             for k in [
                 MessageKind::EnableSupply,
                 MessageKind::DisableSupply,

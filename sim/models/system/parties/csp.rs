@@ -2,15 +2,17 @@
 //! central, south), carrying commands over its WAN (wide-area network) to
 //! communications hubs, and responses and alerts back.
 //!
-//! Downlink transmissions queue for the region's airtime capacity; each
+//! Downlink transmissions queue for the region's channels (airtime from
+//! the message's bytes at the region's link rate); each
 //! is lost with the region's loss probability (or a compromised CSP's drop
 //! share) and retried after a timeout up to a limit, after which the
 //! request ends as a WAN timeout. Delivered commands reach the meter after
-//! a lognormal WAN latency. The CSP also raises its region's device alerts
+//! a lognormal WAN latency. Responses and alerts queue for the region's
+//! uplink channels the same way. The CSP also raises its region's device alerts
 //! as one Poisson stream, and a regional power cut raises many at once.
 
 use crate::crypto::device::AlertKind;
-use crate::crypto::gbcs::{Cra, MessageKind};
+use crate::crypto::gbcs::{Cra, MessageKind, NON_CRITICAL_ALERT_BYTES};
 use crate::engine::rng::exp_ns;
 use crate::engine::time::secs_to_ns;
 use crate::engine::{EntityId, SimTime};
@@ -25,8 +27,12 @@ use crate::models::system::world::{ReqKind, World};
 /// One region's CSP.
 pub struct Csp {
     region: usize,
+    /// Downlink channels (commands to devices).
     airtime: Station<Job>,
     series: Series,
+    /// Uplink channels (responses and alerts from devices).
+    uplink: Station<Job>,
+    uplink_series: Series,
     /// Alerts raised so far (their ids' sequence numbers).
     alert_seq: u64,
     duplicates_sent: u64,
@@ -43,8 +49,10 @@ pub struct CspTotals {
     pub queue_len_max: u64,
     /// Per-minute series.
     pub series: Series,
-    /// Jobs waiting for airtime at the end, per request kind.
+    /// Jobs waiting for airtime (either way) at the end, per request kind.
     pub queued: Vec<usize>,
+    /// The uplink's utilisation, longest queue and per-minute series.
+    pub uplink: (f64, u64, Series),
     /// Device alerts raised in the region (including meters' refusal alerts).
     pub alerts_raised: u64,
     /// Copies of transmissions a tampering CSP sent (`duplicate_share`).
@@ -58,6 +66,8 @@ impl Csp {
             region,
             airtime: Station::new(w.sc.parameters.csp.region(region).concurrent),
             series: Series::default(),
+            uplink: Station::new(w.sc.parameters.csp.region(region).concurrent),
+            uplink_series: Series::default(),
             alert_seq: 0,
             duplicates_sent: 0,
             taps: w.attacks.iter().map(|_| WanTap::default()).collect(),
@@ -75,6 +85,7 @@ impl Csp {
             Msg::Retry(job) => self.transmit(w, job, Came::Retry, env),
             Msg::AirtimeDone(job) => self.airtime_done(w, job, env),
             Msg::Uplink(job) => self.uplink(w, job, env),
+            Msg::UplinkDone(job) => self.uplink_done(w, job, env),
             Msg::AlertTick => self.alert_tick(w, env),
             Msg::AttackTick(i) => self.attack_tick(w, i as usize, env),
             other => unreachable!("not a message for a CSP: {other:?}"),
@@ -90,7 +101,7 @@ impl Csp {
                 tap.observe(a, w.suppliers, w.attack_start_ns(i), &job, now);
             }
         }
-        let air = airtime_ns(w, &job);
+        let air = downlink_ns(w, self.region, &job);
         let started = self.airtime.arrive(now, job);
         self.series.note(now, self.airtime.queue_len(), came);
         if let Some(job) = started {
@@ -116,7 +127,7 @@ impl Csp {
     fn airtime_done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
         let now = env.now();
         if let Some((next, _)) = self.airtime.finish(now) {
-            env.send_self(airtime_ns(w, &next), Msg::AirtimeDone(next));
+            env.send_self(downlink_ns(w, self.region, &next), Msg::AirtimeDone(next));
         }
         let p = &w.sc.parameters;
         let loss = p.csp.region(self.region).loss;
@@ -158,11 +169,25 @@ impl Csp {
         env.send(w.meter0 + job.meter, down, Msg::Deliver(job));
     }
 
-    /// A response or alert from a meter goes on to the DSP.
-    /// A device's message reaches the CSP and goes on to the DSP. A meter
-    /// that refused a command also raised a critical alert (0x8F30, "source
-    /// has no authority"), which travels with the response.
+    /// A device's response or alert queues for an uplink channel.
     fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        let now = env.now();
+        let air = uplink_ns(w, self.region, &job);
+        let started = self.uplink.arrive(now, job);
+        self.uplink_series
+            .note(now, self.uplink.queue_len(), Came::Arrival);
+        if let Some(job) = started {
+            env.send_self(air, Msg::UplinkDone(job));
+        }
+    }
+
+    /// A device's message is through the uplink and goes on to the DSP. A
+    /// meter that refused a command also raised a critical alert (0x8F30,
+    /// "source has no authority"), which travels with the response.
+    fn uplink_done(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+        if let Some((next, _)) = self.uplink.finish(env.now()) {
+            env.send_self(uplink_ns(w, self.region, &next), Msg::UplinkDone(next));
+        }
         let refused = job.kind != ReqKind::Alert
             && matches!(job.outcome, Outcome::MeterRefused | Outcome::Replay)
             && w.sc.parameters.soc.meter_refusal_alerts;
@@ -291,21 +316,51 @@ impl Csp {
         CspTotals {
             utilisation: self.airtime.utilisation(end),
             queue_len_max: self.airtime.stats_at(end).queue_len_max,
-            series: std::mem::take(&mut self.series),
-            queued: self.airtime.queued().map(|j| j.kind as usize).collect(),
+            series: Series {
+                utilisation: self.airtime.utilisation_by_minute(end),
+                ..std::mem::take(&mut self.series)
+            },
+            queued: (self.airtime.queued().chain(self.uplink.queued()))
+                .map(|j| j.kind as usize)
+                .collect(),
+            uplink: (
+                self.uplink.utilisation(end),
+                self.uplink.stats_at(end).queue_len_max,
+                Series {
+                    utilisation: self.uplink.utilisation_by_minute(end),
+                    ..std::mem::take(&mut self.uplink_series)
+                },
+            ),
             alerts_raised: self.alert_seq,
             duplicates_sent: self.duplicates_sent,
         }
     }
 }
 
-/// The airtime a transmission takes.
-fn airtime_ns(w: &World, job: &Job) -> u64 {
-    let p = &w.sc.parameters;
-    let ms = if job.msg == MessageKind::UpdateFirmware {
-        p.response.firmware_airtime_ms
-    } else {
-        p.csp.airtime_ms
-    };
+/// How long `bytes` hold one of region `r`'s channels: the fixed part
+/// (`csp.airtime_ms`) plus the bytes at the region's link rate.
+fn airtime_ns(w: &World, r: usize, bytes: usize) -> u64 {
+    let p = &w.sc.parameters.csp;
+    let ms = p.airtime_ms + bytes as f64 * 8.0 / p.region(r).kbps;
     ((ms * NS_PER_MS) as u64).max(1)
+}
+
+/// A command's downlink airtime. A firmware image holds the channel for
+/// `response.firmware_airtime_ms` (its transfer), whatever its frame.
+fn downlink_ns(w: &World, r: usize, job: &Job) -> u64 {
+    if job.msg == MessageKind::UpdateFirmware {
+        let ms = w.sc.parameters.response.firmware_airtime_ms;
+        return ((ms * NS_PER_MS) as u64).max(1);
+    }
+    airtime_ns(w, r, job.msg.wire_len(w.fuel(job.meter), Cra::Command))
+}
+
+/// A response's or alert's uplink airtime.
+fn uplink_ns(w: &World, r: usize, job: &Job) -> u64 {
+    let bytes = match (job.kind, job.msg) {
+        (ReqKind::Alert, MessageKind::Alert) => job.msg.wire_len(w.fuel(job.meter), Cra::Alert),
+        (ReqKind::Alert, _) => NON_CRITICAL_ALERT_BYTES,
+        _ => job.msg.wire_len(w.fuel(job.meter), Cra::Response),
+    };
+    airtime_ns(w, r, bytes)
 }

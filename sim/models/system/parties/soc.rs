@@ -146,7 +146,10 @@ impl Soc {
         SocTotals {
             utilisation: self.analysts.utilisation(end),
             queue_len_max: self.analysts.stats_at(end).queue_len_max,
-            series: std::mem::take(&mut self.series),
+            series: Series {
+                utilisation: self.analysts.utilisation_by_minute(end),
+                ..std::mem::take(&mut self.series)
+            },
             logged: self.logged,
             operational: self.operational,
             unattributed: self.unattributed,

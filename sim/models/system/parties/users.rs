@@ -63,7 +63,18 @@ fn rate(w: &World, u: EntityId, kind: ReqKind, t: SimTime) -> (f64, f64) {
         }
         ReqKind::OnDemandRead => daytime(tr.on_demand_reads_per_meter_day),
         ReqKind::PrepaymentTopUp => daytime(tr.prepayment_topups_per_meter_day),
-        ReqKind::TariffUpdate => flat(tr.tariff_updates_per_meter_day),
+        ReqKind::TariffUpdate => {
+            // A supplier's tariff-change campaign: a share of its meters,
+            // spread evenly over the campaign's hours of each day.
+            let (s, e) = (tr.tariff_campaign_start_h, tr.tariff_campaign_end_h);
+            let c = if u < w.suppliers {
+                meters_of_user * tr.tariff_campaign_share / ((e - s) * 3600.0)
+            } else {
+                0.0
+            };
+            let (r, max) = flat(tr.tariff_updates_per_meter_day);
+            (r + if hour >= s && hour < e { c } else { 0.0 }, max + c)
+        }
         ReqKind::CriticalCommand => flat(tr.critical_background_per_meter_day),
         ReqKind::Other => flat(tr.other_per_meter_day),
         _ => (0.0, 0.0),

@@ -114,6 +114,13 @@ impl ShardTotals {
                     queue_len_max: c.queue_len_max,
                     series: c.series,
                 });
+                let (utilisation, queue_len_max, series) = c.uplink;
+                t.stations.push(StationFigures {
+                    name: format!("csp_{region}_uplink"),
+                    utilisation,
+                    queue_len_max,
+                    series,
+                });
             }
         }
         if let Some(s) = m.soc.as_mut() {

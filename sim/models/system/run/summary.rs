@@ -251,15 +251,20 @@ fn timeseries_csv(world: &World, t: &ShardTotals) -> String {
     let m0 = (world.clock0_s / 60.0) as usize;
     for st in &t.stations {
         let name = &st.name;
-        let retries = name.starts_with("csp_");
+        let retries = name.starts_with("csp_") && !name.ends_with("_uplink");
         let s = &st.series;
-        for (m, (a, q)) in s.arrivals.iter().zip(&s.queue_max).enumerate() {
-            let (r, m) = (s.retries[m], m + m0);
-            ts.push_str(&format!(
-                "{m},{name},arrivals,{a}\n{m},{name},queue_len_max,{q}\n"
-            ));
-            if retries {
-                ts.push_str(&format!("{m},{name},retries,{r}\n"));
+        for m in 0..s.arrivals.len().max(s.utilisation.len()) {
+            let c = m + m0;
+            if let (Some(a), Some(q)) = (s.arrivals.get(m), s.queue_max.get(m)) {
+                ts.push_str(&format!(
+                    "{c},{name},arrivals,{a}\n{c},{name},queue_len_max,{q}\n"
+                ));
+                if retries {
+                    ts.push_str(&format!("{c},{name},retries,{}\n", s.retries[m]));
+                }
+            }
+            if let Some(u) = s.utilisation.get(m) {
+                ts.push_str(&format!("{c},{name},utilisation,{u:.4}\n"));
             }
         }
     }
@@ -283,9 +288,24 @@ pub(super) fn write(
     }
     let mut stations = Map::new();
     for st in &t.stations {
+        // The busiest minute (the first of equals), by clock time.
+        let u = &st.series.utilisation;
+        let peak = u
+            .iter()
+            .enumerate()
+            .fold(None, |b: Option<(usize, f64)>, (m, &x)| match b {
+                Some((_, y)) if y >= x => b,
+                _ => Some((m, x)),
+            });
+        let m0 = (world.clock0_s / 60.0) as usize;
         stations.insert(
             st.name.clone(),
-            json!({"utilisation": st.utilisation, "queue_len_max": st.queue_len_max}),
+            json!({
+                "utilisation": st.utilisation,
+                "utilisation_peak": peak.map_or(0.0, |p| p.1),
+                "utilisation_peak_clock_min": peak.map(|p| p.0 + m0),
+                "queue_len_max": st.queue_len_max,
+            }),
         );
     }
     let start_s = world.first_attack_start_ns().map(|t| t as f64 / 1e9);

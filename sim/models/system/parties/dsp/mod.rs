@@ -348,7 +348,10 @@ impl Dsp {
         DspTotals {
             utilisation: self.workers.utilisation(end),
             queue_len_max: self.workers.stats_at(end).queue_len_max,
-            series: std::mem::take(&mut self.series),
+            series: Series {
+                utilisation: self.workers.utilisation_by_minute(end),
+                ..std::mem::take(&mut self.series)
+            },
             alerts: std::mem::take(&mut self.alerts),
             crypto: self.crypto,
             contained_at_ns: self.security.contained_at_ns().to_vec(),
