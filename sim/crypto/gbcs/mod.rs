@@ -205,6 +205,15 @@ impl MessageKind {
         }
     }
 
+    /// Whether this is a meter read (answered from the data the device,
+    /// or for a gas meter the hub's gas proxy, holds).
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            MessageKind::ReadInstantaneous | MessageKind::ReadDailyLog
+        )
+    }
+
     /// Whether commands of this kind are critical (signed by the originator
     /// and checked against a trust anchor by the device), as in RTDS. A
     /// prepayment top-up is not: its value is protected by the UTRN.

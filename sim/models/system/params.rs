@@ -112,7 +112,7 @@ pub struct Device {
     pub han_ms: f64,
     pub process_ms: f64,
     pub critical_process_ms: f64,
-    pub gas_extra_process_ms: f64,
+    pub gas_wake_interval_s: f64,
     pub consumer_restore_mean_min: f64,
 }
 
@@ -296,8 +296,8 @@ impl Params {
                 self.governance.weight_per_third_party,
             ),
             (
-                "device.gas_extra_process_ms",
-                self.device.gas_extra_process_ms,
+                "device.gas_wake_interval_s",
+                self.device.gas_wake_interval_s,
             ),
             (
                 "device.consumer_restore_mean_min",

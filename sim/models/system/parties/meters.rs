@@ -269,8 +269,23 @@ impl Meters {
     /// A command reaches its meter: checked, executed or refused, answered.
     pub fn deliver(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
         let now = env.now();
-        job.meter_in_ns = now.0;
         let m = job.meter;
+        // A gas meter (GSME) is a battery device: a command for it waits in
+        // the hub's gas proxy (GPF) until the meter next makes contact.
+        // Reads are answered by the GPF from its copy of the meter's data.
+        if w.is_gas(m) && !job.msg.is_read() {
+            let wait = gas_wake_wait_ns(w, m, now.0);
+            if wait > 0 {
+                if job.meter_in_ns == 0 {
+                    job.meter_in_ns = now.0;
+                }
+                env.send_self(wait, Msg::Deliver(job));
+                return;
+            }
+        }
+        if job.meter_in_ns == 0 {
+            job.meter_in_ns = now.0;
+        }
         let local = self.part.local_of(w.meter0 + m) as usize;
         let originator = w.originator(job.signer, job.claimed);
         let (tracked, last) = self.tracked(w, m, local, originator);
@@ -350,17 +365,11 @@ impl Meters {
             }
         }
         let p = &w.sc.parameters.device;
-        let gas = if w.is_gas(m) {
-            p.gas_extra_process_ms
-        } else {
-            0.0
-        };
         let t = if job.msg.is_critical() {
             p.critical_process_ms
         } else {
             p.process_ms
-        } + 2.0 * p.han_ms
-            + gas;
+        } + 2.0 * p.han_ms;
         env.send_self(((t * NS_PER_MS) as u64).max(1), Msg::MeterDone(job));
     }
 
@@ -475,4 +484,18 @@ impl Meters {
             refusals: self.refusals,
         }
     }
+}
+
+/// How long a command for gas meter `m` delivered at `now_ns` waits
+/// for the meter's next contact with the hub: each GSME wakes every
+/// `device.gas_wake_interval_s` at its own phase (a pure function of
+/// the seed and the meter), so commands for one meter run in arrival
+/// order at the same wake. Zero at a wake.
+fn gas_wake_wait_ns(w: &World, m: u32, now_ns: u64) -> u64 {
+    let interval = crate::engine::time::secs_to_ns(w.sc.parameters.device.gas_wake_interval_s);
+    if interval == 0 {
+        return 0;
+    }
+    let phase = hash_parts(&[w.seed, 0x6A5_3A4E, m as u64]) % interval;
+    (interval - (now_ns % interval + interval - phase) % interval) % interval
 }

@@ -271,21 +271,9 @@ fn timeseries_csv(world: &World, t: &ShardTotals) -> String {
     ts
 }
 
-/// Every result file's contents.
-pub(super) fn write(
-    world: &World,
-    report: &RunReport,
-    t: &ShardTotals,
-    rows: &Rows,
-    g: &GridSeries,
-    checker: Option<&CheckerReport>,
-) -> Files {
-    let sc = &world.sc;
-    let (requests, histograms) = requests(t, rows);
-    let mut refused = Map::new();
-    for (r, n) in Reject::ALL.iter().zip(t.refusals) {
-        refused.insert(r.as_str().to_string(), json!(n));
-    }
+/// `summary.json` `components`: each station's mean and busiest-minute
+/// utilisation (the first of equal minutes, by clock minute) and longest queue.
+fn components_json(world: &World, t: &ShardTotals) -> Map<String, Value> {
     let mut stations = Map::new();
     for st in &t.stations {
         // The busiest minute (the first of equals), by clock time.
@@ -308,6 +296,25 @@ pub(super) fn write(
             }),
         );
     }
+    stations
+}
+
+/// Every result file's contents.
+pub(super) fn write(
+    world: &World,
+    report: &RunReport,
+    t: &ShardTotals,
+    rows: &Rows,
+    g: &GridSeries,
+    checker: Option<&CheckerReport>,
+) -> Files {
+    let sc = &world.sc;
+    let (requests, histograms) = requests(t, rows);
+    let mut refused = Map::new();
+    for (r, n) in Reject::ALL.iter().zip(t.refusals) {
+        refused.insert(r.as_str().to_string(), json!(n));
+    }
+    let stations = components_json(world, t);
     let start_s = world.first_attack_start_ns().map(|t| t as f64 / 1e9);
     let rel = |t: Option<u64>| -> Value {
         match (t, start_s) {
