@@ -43,6 +43,11 @@ pub const METRICS: &[&str] = &[
     "requests.on_demand_read.latency_ms_p99",
     "requests.prepayment_topup.latency_ms_p99",
     "requests.alert.latency_ms_p99",
+    "requests.tariff_update.latency_ms_p50",
+    "requests.tariff_update.latency_ms_p99",
+    "components.dsp.utilisation_peak",
+    "components.csp_north.utilisation_peak",
+    "components.csp_north_uplink.utilisation_peak",
 ];
 
 /// One varied key and its values (as TOML literals).

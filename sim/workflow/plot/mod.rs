@@ -464,6 +464,10 @@ fn sweep(dir: &Path) -> Result<Vec<String>, PlotError> {
         "meters_disconnected_max",
         "mw_disconnected_max",
         "time_to_contain_s",
+        // Capacity: where the knee is (reads queue at the DSP like
+        // everything else, and never wait for a gas meter's wake-up).
+        "requests.scheduled_read.latency_ms_p99",
+        "components.dsp.utilisation_peak",
     ] {
         let Some(groups) = by.get(metric) else {
             continue;
