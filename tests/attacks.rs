@@ -316,6 +316,48 @@ fn a_quarantined_request_released_by_its_user_completes() {
     assert!(e.contains("anomaly.user_threshold_factors[0]"), "{e}");
 }
 
+/// Detection stays on after containment: the contained supplier's
+/// recovery work is pre-approved, but its other traffic is still counted
+/// against its thresholds, quarantined when over them and released by it.
+#[test]
+fn anomaly_detection_stays_on_after_containment() {
+    let sets: Vec<String> = [
+        "fleet.meters=10000",
+        "parameters.anomaly.threshold_min=1",
+        "parameters.anomaly.user_threshold_factors=[0.05]",
+        "parameters.anomaly.release_mean_min=5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let l = dccsim::workflow::scenario::load(Some(&scenario("mass_disconnect")), &sets, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = l.scenario.run_system(2).expect("system scenario");
+    let s = &r.summary;
+    sound(s);
+    let contained = s["attack"]["start_clock_s"].as_f64().unwrap()
+        + s["time_to_contain_s"].as_f64().expect("contained");
+    let mut lines = r.timeline.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |k: &str| head.iter().position(|h| *h == k).unwrap();
+    let (t, q) = (col("time_s"), col("quarantined"));
+    let after: i64 = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[t].parse::<f64>().unwrap() > contained + 60.0)
+        .map(|f| f[q].parse::<i64>().unwrap())
+        .sum();
+    assert!(
+        after > 0,
+        "nothing quarantined after containment at {contained}"
+    );
+    assert!(n(&s["quarantine_released"]) > 0);
+    // Recovery work itself was never held: every restoration completed or
+    // is in flight, none quarantined.
+    let rec = &s["requests"]["recovery"];
+    assert_eq!(n(&rec["outcomes"]["dsp_quarantined"]), 0);
+    assert!(n(&rec["sent"]) > 0);
+}
+
 /// The attacker's quarantined commands reach the supplier whose identity
 /// they claim, which never sent them and deletes every one.
 #[test]

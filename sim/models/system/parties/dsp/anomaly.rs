@@ -39,7 +39,9 @@ pub struct Security {
     counts: HashMap<(u32, usize), (u64, u32, bool)>,
     /// Users whose original credentials were revoked and who are suspended.
     suspended: Vec<bool>,
-    /// Users under incident recovery (their recovery work is pre-approved).
+    /// Users under incident recovery: their recovery work (restoring
+    /// supply, replacing anchors, firmware) is pre-approved; the rest of
+    /// their traffic is still counted (detection stays on).
     recovering: Vec<bool>,
     /// Meters that disable-supply commands were sent to, per claimed user.
     disabled_log: Vec<Vec<u32>>,
@@ -75,7 +77,7 @@ impl Security {
     /// the window containing `t` (so further requests will be quarantined).
     pub fn over_threshold(&self, w: &World, u: u32, k: usize, t: SimTime) -> bool {
         let a = &w.sc.parameters.anomaly;
-        if !a.enabled || self.recovering[u as usize] {
+        if !a.enabled {
             return false;
         }
         let window = t.0 / secs_to_ns(a.window_s).max(1);
@@ -89,7 +91,16 @@ impl Security {
     /// type and window).
     pub fn anomaly(&mut self, w: &World, u: u32, msg: MessageKind, now: SimTime) -> (bool, Raise) {
         let a = &w.sc.parameters.anomaly;
-        if !a.enabled || self.recovering[u as usize] || pre_approved(w, u, msg, now) {
+        let recovery_work = matches!(
+            msg,
+            MessageKind::EnableSupply
+                | MessageKind::ArmSupply
+                | MessageKind::UpdateSecurityCredentials
+                | MessageKind::UpdateFirmware
+                | MessageKind::ActivateFirmware
+        );
+        let recovering = self.recovering[u as usize] && recovery_work;
+        if !a.enabled || recovering || pre_approved(w, u, msg, now) {
             return (false, Raise::Nothing);
         }
         let k = kind_index(msg);
