@@ -49,17 +49,19 @@
 
 mod calendar;
 pub mod event;
+mod ranks;
 pub mod rng;
 mod shard;
 pub mod time;
 pub mod transport;
 
 pub use event::{mix64, EntityId, Event, EventKey};
+pub use ranks::RankLoad;
 pub use shard::Ctx;
 pub use time::{SimTime, NS_PER_S};
 
 use shard::Shard;
-use transport::{Link, Transport, Wire};
+use transport::{Link, Transport};
 
 /// Windows (and exchanges) with fewer events than this run on the calling
 /// thread instead of waking the pool (whose fork/join costs microseconds,
@@ -144,6 +146,14 @@ pub trait ShardModel: Send + Sync {
     fn prepare(&self, _ev: &Event<Self::Msg>) -> Option<Self::Prep> {
         None
     }
+
+    /// [`ShardModel::prepare`] on this rank's copy of a shard another rank
+    /// runs (see [`Simulation::farm_prepare`]): the same result from the
+    /// shared read-only state alone. Handling must not depend on which
+    /// rank prepared.
+    fn prepare_anywhere(&self, ev: &Event<Self::Msg>) -> Option<Self::Prep> {
+        self.prepare(ev)
+    }
 }
 
 /// Fixed settings of an engine instance.
@@ -218,33 +228,6 @@ pub struct RunReport {
     pub pending: u64,
 }
 
-/// One rank's share of a run: a machine figure, only ever written to
-/// `perf.json` or benchmark output. `busy_s` is the rank's wall time in
-/// the window loop less `comm_s`, its time in collectives (which includes
-/// waiting for slower ranks at the barrier).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RankLoad {
-    /// Events this rank's shards handled.
-    pub events: u64,
-    /// Wall seconds running its windows and exchanges.
-    pub busy_s: f64,
-    /// Wall seconds in collectives.
-    pub comm_s: f64,
-}
-
-impl RankLoad {
-    /// The slowest rank's busy time over the mean (1 is perfect balance).
-    pub fn imbalance(loads: &[RankLoad]) -> f64 {
-        let mean = loads.iter().map(|l| l.busy_s).sum::<f64>() / loads.len().max(1) as f64;
-        let max = loads.iter().map(|l| l.busy_s).fold(0.0, f64::max);
-        if mean > 0.0 {
-            max / mean
-        } else {
-            1.0
-        }
-    }
-}
-
 /// A progress snapshot handed to the observer at window barriers.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
@@ -275,6 +258,8 @@ pub struct Simulation<S: ShardModel> {
     comm_wall_s: f64,
     /// Every rank's share of the last run (one entry in one process).
     loads: Vec<RankLoad>,
+    /// With [`Simulation::farm_prepare`]: the prepare results' codec.
+    farm: Option<transport::Codec<S::Prep>>,
 }
 
 impl<S: ShardModel> Simulation<S> {
@@ -324,42 +309,8 @@ impl<S: ShardModel> Simulation<S> {
             owned,
             comm_wall_s: 0.0,
             loads: Vec::new(),
+            farm: None,
         }
-    }
-
-    /// Spreads the shards over the ranks of `t` (shard `s` on rank
-    /// `s mod ranks`); this process runs only its own. Call before
-    /// scheduling: initial events for other ranks' shards are dropped here
-    /// (every rank schedules them all, each keeps its own). See
-    /// [`transport`].
-    pub fn distribute(&mut self, t: Box<dyn Transport>)
-    where
-        S::Msg: Wire,
-    {
-        let ranks = t.ranks();
-        let rank_of = (0..self.shards.len()).map(|s| s % ranks).collect();
-        self.distribute_placed(t, rank_of);
-    }
-
-    /// Like [`Simulation::distribute`], with shard `s` on rank
-    /// `rank_of[s]` (e.g. from [`transport::placement`] of the shards'
-    /// expected work); every rank must pass the same placement.
-    pub fn distribute_placed(&mut self, t: Box<dyn Transport>, rank_of: Vec<usize>)
-    where
-        S::Msg: Wire,
-    {
-        assert_eq!(rank_of.len(), self.shards.len(), "a rank for every shard");
-        assert!(rank_of.iter().all(|&r| r < t.ranks()), "ranks in range");
-        let link = Link {
-            put: <S::Msg as Wire>::put,
-            take: <S::Msg as Wire>::take,
-            rank_of,
-            t,
-        };
-        self.owned = (0..self.shards.len())
-            .map(|s| link.rank_of[s] == link.t.rank())
-            .collect();
-        self.link = Some(link);
     }
 
     /// This process's rank (0 without [`Simulation::distribute`]): only
@@ -491,6 +442,9 @@ impl<S: ShardModel> Simulation<S> {
                 break StopReason::EndTime;
             }
             let window_end_ns = start_ns.saturating_add(l);
+            if self.farm.is_some() {
+                self.farm_window(w);
+            }
             let shards = &mut self.shards;
             let owned = &self.owned;
             // A window with little work runs on the calling thread: waking
@@ -554,91 +508,6 @@ impl<S: ShardModel> Simulation<S> {
             reached: self.reached,
             pending: totals[2],
         }
-    }
-
-    /// Every rank's [`RankLoad`] of the run that began at `started`.
-    fn gather_loads(&mut self, events: u64, started: std::time::Instant, comm_before: f64) {
-        let comm_s = self.comm_wall_s - comm_before;
-        let busy_s = started.elapsed().as_secs_f64() - comm_s;
-        let (rank, ranks) = self
-            .link
-            .as_ref()
-            .map_or((0, 1), |l| (l.t.rank(), l.t.ranks()));
-        let mut v = vec![0u64; 3 * ranks];
-        v[3 * rank] = events;
-        v[3 * rank + 1] = (busy_s.max(0.0) * 1e9) as u64;
-        v[3 * rank + 2] = (comm_s * 1e9) as u64;
-        if let Some(link) = &self.link {
-            link.t.sum_u64s(&mut v);
-        }
-        self.loads = v
-            .chunks(3)
-            .map(|c| RankLoad {
-                events: c[0],
-                busy_s: c[1] as f64 / 1e9,
-                comm_s: c[2] as f64 / 1e9,
-            })
-            .collect();
-    }
-
-    /// Events run so far over every rank, and whether any was interrupted.
-    fn agree_counts(&self, limits: &RunLimits<'_>) -> (u64, bool) {
-        let interrupted = limits.interrupt.is_some_and(|f| f.load(Ordering::Relaxed));
-        let local = self.shards.iter().map(|s| s.stats.events).sum();
-        match &self.link {
-            None => (local, interrupted),
-            Some(link) => {
-                let mut v = [local, interrupted as u64];
-                link.t.sum_u64s(&mut v);
-                (v[0], v[1] > 0)
-            }
-        }
-    }
-
-    /// The earliest window with a pending event on any rank.
-    fn agree_next_window(&self) -> Option<u64> {
-        let local = self
-            .shards
-            .iter()
-            .filter_map(|s| s.out.calendar.next_window())
-            .min();
-        match &self.link {
-            None => local,
-            Some(link) => {
-                let w = link.t.min_u64(local.unwrap_or(u64::MAX));
-                (w != u64::MAX).then_some(w)
-            }
-        }
-    }
-
-    /// Sends the outboxes of this rank's shards for other ranks' shards
-    /// (one all-to-all), and delivers what the other ranks sent here.
-    fn exchange_remote(&mut self) {
-        let Some(link) = &self.link else {
-            return;
-        };
-        let t0 = std::time::Instant::now();
-        let ranks = link.t.ranks();
-        let mut send: Vec<Vec<u8>> = vec![Vec::new(); ranks];
-        for shard in self.shards.iter_mut() {
-            for (d, out) in shard.out.outbox.iter_mut().enumerate() {
-                if !self.owned[d] {
-                    for e in out.drain(..) {
-                        transport::put_event(&e, link.put, &mut send[link.rank_of[d]]);
-                    }
-                }
-            }
-        }
-        for bytes in link.t.all_to_all(&send) {
-            let mut b = &bytes[..];
-            while !b.is_empty() {
-                let e = transport::take_event(&mut b, link.take);
-                let d = self.partition.shard_of(e.target) as usize;
-                debug_assert!(self.owned[d], "an event for another rank's shard");
-                self.shards[d].receive_one(e);
-            }
-        }
-        self.comm_wall_s += t0.elapsed().as_secs_f64();
     }
 
     /// Moves every shard's outbox to its destination shards.

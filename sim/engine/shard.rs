@@ -145,6 +145,9 @@ pub(crate) struct Shard<S: ShardModel> {
     pub(crate) out: Outgoing<S::Msg>,
     pub(crate) stats: ShardStats,
     prep: Vec<Option<S::Prep>>,
+    /// A window's batch taken early, sorted, with its prepare results
+    /// computed elsewhere (over several ranks): run instead of taking it.
+    staged: Option<(u64, Vec<Event<S::Msg>>)>,
 }
 
 impl<S: ShardModel> Shard<S> {
@@ -170,6 +173,7 @@ impl<S: ShardModel> Shard<S> {
             },
             stats: ShardStats::default(),
             prep: Vec::new(),
+            staged: None,
         }
     }
 
@@ -192,17 +196,25 @@ impl<S: ShardModel> Shard<S> {
     /// `parallel` says whether the window runs inside the pool (so the
     /// model's prepare pass may use it); outside it, prepare runs in turn.
     pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64, parallel: bool) {
-        if self.out.calendar.next_window() != Some(w) {
+        let staged = self.staged.take_if(|(sw, _)| *sw == w);
+        if staged.is_none() && self.out.calendar.next_window() != Some(w) {
             return;
         }
-        let mut batch = self.out.calendar.take(w);
-        batch.sort_unstable_by_key(|e| e.key());
+        let (mut batch, farmed) = match staged {
+            Some((_, b)) => (b, true),
+            None => {
+                let mut b = self.out.calendar.take(w);
+                b.sort_unstable_by_key(|e| e.key());
+                (b, false)
+            }
+        };
         self.out.window_end_ns = window_end_ns;
 
         // Pure precomputation for the whole window, in parallel, results kept
         // in key order so that handling stays sequential and deterministic.
+        // A staged batch's results are already in `prep`.
         let prepared = self.model.wants_prepare();
-        if prepared {
+        if prepared && !farmed {
             let model = &self.model;
             if parallel {
                 batch
@@ -266,6 +278,25 @@ impl<S: ShardModel> Shard<S> {
         for ev in kept {
             self.out.calendar.push(ev);
         }
+    }
+
+    /// Takes window `w`'s batch early (sorted) for a prepare pass spread
+    /// over ranks; [`Shard::run_window`] then runs it with the results put
+    /// by [`Shard::set_prepared`]. Returns the batch's events to prepare.
+    pub(crate) fn stage(&mut self, w: u64) -> &[Event<S::Msg>] {
+        let mut b = if self.out.calendar.next_window() == Some(w) {
+            self.out.calendar.take(w)
+        } else {
+            Vec::new()
+        };
+        b.sort_unstable_by_key(|e| e.key());
+        &self.staged.insert((w, b)).1
+    }
+
+    /// The staged batch's prepare results, in its order.
+    pub(crate) fn set_prepared(&mut self, prep: Vec<Option<S::Prep>>) {
+        debug_assert_eq!(prep.len(), self.staged.as_ref().map_or(0, |s| s.1.len()));
+        self.prep = prep;
     }
 
     /// Delivers one message from another rank's shard.

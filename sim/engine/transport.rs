@@ -165,6 +165,13 @@ impl<A: Wire, B: Wire, C: Wire> Wire for (A, B, C) {
     }
 }
 
+/// A type's [`Wire`] functions, kept by the engine for a type it does not
+/// otherwise require to be [`Wire`].
+pub(crate) struct Codec<T> {
+    pub(crate) put: fn(&T, &mut Vec<u8>),
+    pub(crate) take: fn(&mut &[u8]) -> T,
+}
+
 /// An engine's link to the other ranks: the transport, the payload codec,
 /// and the rank of every shard.
 pub(crate) struct Link<M> {

@@ -8,7 +8,7 @@
 //! message, and nothing here is read from outside the run (both ends are
 //! the same binary), so a decoding error is a bug and panics.
 
-use super::msg::{Job, Msg, Origin, Outcome, RecoveryStep, SecurityEvent};
+use super::msg::{Job, Msg, Origin, Outcome, Prep, RecoveryStep, SecurityEvent};
 use super::parties::soc::SocTotals;
 use super::run::gather::{ShardTotals, StationFigures};
 use super::stats::{KindStats, Series};
@@ -245,6 +245,20 @@ impl Wire for Msg {
                 Msg::QuarantineDecision(j, bool::take(b))
             }
             t => panic!("message tag {t}"),
+        }
+    }
+}
+
+impl Wire for Prep {
+    fn put(&self, out: &mut Vec<u8>) {
+        self.ok.put(out);
+        self.command.put(out);
+    }
+    fn take(b: &mut &[u8]) -> Self {
+        let ok = bool::take(b);
+        Prep {
+            ok,
+            command: Wire::take(b),
         }
     }
 }

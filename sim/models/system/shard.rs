@@ -80,6 +80,16 @@ impl ShardModel for SystemShard {
         self.dsp.as_ref()?.prepare(&self.w, ev)
     }
 
+    fn prepare_anywhere(&self, ev: &Event<Msg>) -> Option<Prep> {
+        // Only the DSP's shard prepares; on a rank that does not run it,
+        // its checks need only the world.
+        match &self.dsp {
+            Some(d) => d.prepare(&self.w, ev),
+            None if ev.target == self.w.dsp => Dsp::prepare_anywhere(&self.w, ev),
+            None => None,
+        }
+    }
+
     fn handle(&mut self, ev: Event<Msg>, prep: Option<Prep>, ctx: &mut Ctx<'_, Msg>) {
         let w = &*self.w;
         let me = ev.target;

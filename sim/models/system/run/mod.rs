@@ -84,6 +84,10 @@ fn build(
     });
     if let Some(t) = ranks {
         sim.distribute_placed(t, rank_of);
+        if sc.crypto.mode != CryptoMode::Modeled {
+            // The DSP's signature checks use every rank's cores.
+            sim.farm_prepare();
+        }
     }
     (world, sim)
 }

@@ -78,15 +78,26 @@ impl Dsp {
     /// Requests the DSP's state at the start of the window already refuses
     /// (revoked credentials, a threshold already exceeded) get no command built.
     pub fn prepare(&self, w: &World, ev: &Event<Msg>) -> Option<Prep> {
+        let sec = &self.security;
+        Self::prepare_given(w, ev, |job| {
+            sec.revoked(job.claimed, job.cred_gen)
+                || sec.over_threshold(w, job.claimed, kind_index(job.msg), ev.time)
+        })
+    }
+
+    /// [`Dsp::prepare`] without the DSP's state, on another MPI rank's copy
+    /// of its shard: the same verdicts, and a command for every verified
+    /// request (one the DSP then refuses simply goes unused).
+    pub fn prepare_anywhere(w: &World, ev: &Event<Msg>) -> Option<Prep> {
+        Self::prepare_given(w, ev, |_| false)
+    }
+
+    fn prepare_given(w: &World, ev: &Event<Msg>, blocked: impl Fn(&Job) -> bool) -> Option<Prep> {
         match &ev.msg {
             Msg::Request(job) => {
                 job.bytes.as_ref()?;
                 let ok = verify_request(w, job);
-                let blocked = self.security.revoked(job.claimed, job.cred_gen)
-                    || self
-                        .security
-                        .over_threshold(w, job.claimed, kind_index(job.msg), ev.time);
-                let command = (ok && !blocked).then(|| command_bytes(w, job));
+                let command = (ok && !blocked(job)).then(|| command_bytes(w, job));
                 Some(Prep { ok, command })
             }
             Msg::Response(job) if !job.duplicate => {
