@@ -100,15 +100,17 @@ fn system_result_files_identical_over_ranks() {
     let l = dccsim::workflow::scenario::load(None, &sets, None).unwrap();
     let base = std::env::temp_dir().join(format!("dccsim-ranks-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let opts = |name: &str, threads| RunOptions {
+    let opts = |name: &str, threads, farm_prepare| RunOptions {
         out: base.join(name),
         threads,
         quiet: true,
+        farm_prepare,
     };
-    let one = opts("one", 2);
+    let one = opts("one", 2, false);
     run_on(&l, &one, None, None).unwrap();
-    for (ranks, threads) in [(2, 1), (3, 1), (2, 2)] {
-        let o = opts(&format!("r{ranks}t{threads}"), threads);
+    // The DSP's checks farmed out to every rank, or kept on its own.
+    for (ranks, threads, farm) in [(2, 1, true), (3, 1, true), (2, 2, false), (3, 1, false)] {
+        let o = opts(&format!("r{ranks}t{threads}{farm}"), threads, farm);
         let outs: Vec<_> = std::thread::scope(|sc| {
             let hs: Vec<_> = ThreadRanks::new(ranks)
                 .into_iter()
@@ -130,7 +132,7 @@ fn system_result_files_identical_over_ranks() {
         );
         assert!(outs[0].human.contains("contained after"));
         assert!(outs[1..].iter().all(|o| o.human.is_empty() && !o.partial));
-        let what = format!("at {ranks} ranks × {threads} threads");
+        let what = format!("at {ranks} ranks × {threads} threads, farm {farm}");
         let n = same_files(&one.out, &o.out, &what);
         assert!(n >= 40, "{n} files compared");
         let m: serde_json::Value =

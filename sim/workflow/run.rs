@@ -18,6 +18,9 @@ pub struct RunOptions {
     pub threads: usize,
     /// No progress output.
     pub quiet: bool,
+    /// Over MPI ranks: spread the DSP's signature checks over every rank
+    /// (`Simulation::farm_prepare`). Never changes results.
+    pub farm_prepare: bool,
 }
 
 /// Why a run could not produce results.
@@ -244,7 +247,7 @@ fn run_system(
         opts.threads,
         s.scenario.max_events,
         interrupt,
-        here.ranks,
+        (here.ranks, opts.farm_prepare),
         |p| bar.update(p),
     );
     bar.finish();

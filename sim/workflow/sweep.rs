@@ -253,6 +253,7 @@ pub fn sweep_on(
                     out: spec.out.join("runs").join(&name),
                     threads: 1,
                     quiet: true,
+                    farm_prepare: false,
                 };
                 match crate::workflow::run::run(l, &opts, None) {
                     Ok(o) => {

@@ -113,6 +113,10 @@ struct RunArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Over MPI ranks: spread the DSP's checks over every rank (for many
+    /// ranks; slower at 2, benches/README.md). Results do not depend on it.
+    #[arg(long)]
+    farm_prepare: bool,
 }
 
 #[derive(Args, Debug)]
@@ -649,6 +653,7 @@ fn cmd_run(a: RunArgs) -> i32 {
         out,
         threads,
         quiet: a.quiet,
+        farm_prepare: a.farm_prepare,
     };
     let flag = Arc::new(AtomicBool::new(false));
     {

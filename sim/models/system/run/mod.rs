@@ -50,7 +50,7 @@ fn build(
     seed: u64,
     shards: u32,
     threads: usize,
-    ranks: Option<Box<dyn Transport>>,
+    (ranks, farm): (Option<Box<dyn Transport>>, bool),
 ) -> (Arc<World>, Simulation<SystemShard>) {
     let world = Arc::new(World::new(sc.clone(), seed));
     let keys = Arc::new(KeyRegistry::new());
@@ -76,7 +76,11 @@ fn build(
     // Shards go to ranks by their expected work; a shard another rank
     // runs is built empty (no meter state).
     let (rank, n_ranks) = ranks.as_ref().map_or((0, 1), |t| (t.rank(), t.ranks()));
-    let rank_of = placement(&shard_weights(&world, cfg.shards), n_ranks);
+    // Asked to, with several ranks and cryptography on, the DSP's checks
+    // are spread over every rank (farm_prepare below): only its own
+    // handling stays on its rank.
+    let farmed = farm && n_ranks > 1 && sc.crypto.mode != CryptoMode::Modeled;
+    let rank_of = placement(&shard_weights(&world, cfg.shards, farmed), n_ranks);
     let w2 = world.clone();
     let mut sim = Simulation::new(cfg, |s, part| {
         let here = rank_of[s as usize] == rank;
@@ -84,7 +88,7 @@ fn build(
     });
     if let Some(t) = ranks {
         sim.distribute_placed(t, rank_of);
-        if sc.crypto.mode != CryptoMode::Modeled {
+        if farmed {
             // The DSP's signature checks use every rank's cores.
             sim.farm_prepare();
         }
@@ -105,9 +109,11 @@ const DSP_WORK_FULL: f64 = 1.2;
 /// Each shard's expected work, for placing shards on MPI ranks: a meter
 /// counts 100, and the DSP (which checks every request and response, with
 /// the CSPs beside it) counts its measured share of the whole fleet's
-/// work. Other entities are light and count as one meter.
-fn shard_weights(w: &World, shards: u32) -> Vec<u64> {
+/// work (with its checks farmed out to every rank, only its modeled
+/// share). Other entities are light and count as one meter.
+fn shard_weights(w: &World, shards: u32, farmed: bool) -> Vec<u64> {
     let f = match w.sc.crypto.mode {
+        _ if farmed => 0.0,
         CryptoMode::Modeled => 0.0,
         CryptoMode::Sampled => w.sc.crypto.sample_fraction,
         CryptoMode::Full => 1.0,
@@ -227,7 +233,14 @@ pub fn run(
     observe: impl FnMut(&Progress),
 ) -> SystemRun {
     run_on(
-        sc, seed, shards, threads, max_events, interrupt, None, observe,
+        sc,
+        seed,
+        shards,
+        threads,
+        max_events,
+        interrupt,
+        (None, false),
+        observe,
     )
     .1
     .expect("one process is rank 0")
@@ -237,7 +250,8 @@ pub fn run(
 /// [`crate::engine::transport`]): every rank builds the same world from the
 /// seed and runs its own shards; rank 0 gathers the figures and gets the
 /// results, identical to one process's; the other ranks get only the
-/// engine's report (which every rank shares).
+/// engine's report (which every rank shares). With `farm`, the DSP's
+/// checks are spread over the ranks ([`Simulation::farm_prepare`]).
 #[allow(clippy::too_many_arguments)]
 pub fn run_on(
     sc: &SystemScenario,
@@ -246,11 +260,11 @@ pub fn run_on(
     threads: usize,
     max_events: u64,
     interrupt: Option<&AtomicBool>,
-    ranks: Option<Box<dyn Transport>>,
+    (ranks, farm): (Option<Box<dyn Transport>>, bool),
     observe: impl FnMut(&Progress),
 ) -> (RunReport, Option<SystemRun>) {
     let t0 = Instant::now();
-    let (world, mut sim) = build(sc, seed, shards, threads, ranks);
+    let (world, mut sim) = build(sc, seed, shards, threads, (ranks, farm));
     schedule_initial(&world, &mut sim);
     let setup_s = t0.elapsed().as_secs_f64();
 
