@@ -74,7 +74,7 @@ enum Tracked {
 impl Meters {
     /// The meters of shard `shard`: supply on, original anchors, firmware
     /// 1 (with a declared vulnerability: 1 on the vulnerable meters, the
-    /// fixed 2 on the others). None when the shard runs on another rank
+    /// fixed 2 on the others). Empty (no meters) when the shard runs on another rank
     /// (`here` false).
     pub fn new(w: &World, shard: u32, part: Partition, keys: Arc<KeyRegistry>, here: bool) -> Self {
         let locals = if here {
