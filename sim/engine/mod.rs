@@ -239,13 +239,28 @@ pub struct Progress {
     pub events: u64,
 }
 
+/// One shard's incoming messages at a barrier: `bufs[s]` holds shard `s`'s,
+/// and `from` lists the shards that sent any (buffers keep their capacity).
+struct Incoming<M> {
+    bufs: Vec<Vec<Event<M>>>,
+    from: Vec<u32>,
+}
+
+impl<M> Incoming<M> {
+    fn deliver<S: ShardModel<Msg = M>>(&mut self, shard: &mut Shard<S>) {
+        for s in self.from.drain(..) {
+            shard.receive(&mut self.bufs[s as usize]);
+        }
+    }
+}
+
 /// The engine: shards of a model plus the window loop that runs them.
 pub struct Simulation<S: ShardModel> {
     cfg: EngineConfig,
     partition: Partition,
     shards: Vec<Shard<S>>,
-    /// `exchange[d][s]`: buffers moving shard `s`'s messages to shard `d`.
-    exchange: Vec<Vec<Vec<Event<S::Msg>>>>,
+    /// `exchange[d]`: buffers moving other shards' messages to shard `d`.
+    exchange: Vec<Incoming<S::Msg>>,
     pool: rayon::ThreadPool,
     events: u64,
     windows: u64,
@@ -293,7 +308,10 @@ impl<S: ShardModel> Simulation<S> {
             .build()
             .expect("could not start worker threads");
         let exchange = (0..cfg.shards)
-            .map(|_| (0..cfg.shards).map(|_| Vec::new()).collect())
+            .map(|_| Incoming {
+                bufs: (0..cfg.shards).map(|_| Vec::new()).collect(),
+                from: Vec::new(),
+            })
             .collect();
         let owned = vec![true; cfg.shards as usize];
         Simulation {
@@ -514,27 +532,29 @@ impl<S: ShardModel> Simulation<S> {
     fn exchange(&mut self) {
         use rayon::prelude::*;
         self.exchange_remote();
-        let n = self.shards.len();
-        let mut any = false;
+        // Only the (source, destination) pairs that sent anything are
+        // visited: with 64 shards, checking all 4,096 pairs at each of a
+        // day's ~1.7M barriers was ~8% of a business-as-usual run.
+        let mut moved = 0;
         for (s, shard) in self.shards.iter_mut().enumerate() {
-            for d in 0..n {
-                if !shard.out.outbox[d].is_empty() {
-                    std::mem::swap(&mut shard.out.outbox[d], &mut self.exchange[d][s]);
-                    any = true;
+            for d in shard.out.dirty.drain(..) {
+                let d = d as usize;
+                let out = &mut shard.out.outbox[d];
+                if !out.is_empty() {
+                    moved += out.len();
+                    std::mem::swap(out, &mut self.exchange[d].bufs[s]);
+                    self.exchange[d].from.push(s as u32);
                 }
             }
         }
-        if !any {
+        if moved == 0 {
             return;
         }
         let shards = &mut self.shards;
         let exchange = &mut self.exchange;
-        let moved: usize = exchange.iter().flatten().map(Vec::len).sum();
         if self.cfg.threads <= 1 || moved < INLINE_WINDOW_EVENTS {
             for (shard, incoming) in shards.iter_mut().zip(exchange.iter_mut()) {
-                for buf in incoming.iter_mut() {
-                    shard.receive(buf);
-                }
+                incoming.deliver(shard);
             }
             return;
         }
@@ -542,11 +562,7 @@ impl<S: ShardModel> Simulation<S> {
             shards
                 .par_iter_mut()
                 .zip(exchange.par_iter_mut())
-                .for_each(|(shard, incoming)| {
-                    for buf in incoming.iter_mut() {
-                        shard.receive(buf);
-                    }
-                })
+                .for_each(|(shard, incoming)| incoming.deliver(shard))
         });
     }
 

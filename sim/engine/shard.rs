@@ -39,6 +39,9 @@ pub(crate) struct Outgoing<M> {
     in_window: BinaryHeap<Reverse<Pending<M>>>,
     /// `outbox[d]`: messages for shard `d`, delivered at the window barrier.
     pub(crate) outbox: Vec<Vec<Event<M>>>,
+    /// The shards whose outbox became non-empty this window, so the barrier
+    /// visits only those (not every pair of shards).
+    pub(crate) dirty: Vec<u32>,
     /// Per local entity: messages sent so far (the `seq` of the next one).
     pub(crate) seq: Vec<u64>,
 }
@@ -118,7 +121,11 @@ impl<'a, M> Ctx<'a, M> {
                 self.out.calendar.push(ev);
             }
         } else {
-            self.out.outbox[dest as usize].push(ev);
+            let ob = &mut self.out.outbox[dest as usize];
+            if ob.is_empty() {
+                self.out.dirty.push(dest);
+            }
+            ob.push(ev);
         }
     }
 
@@ -169,6 +176,7 @@ impl<S: ShardModel> Shard<S> {
                 calendar: Calendar::new(lookahead_ns, ring_windows),
                 in_window: BinaryHeap::new(),
                 outbox: (0..partition.shards).map(|_| Vec::new()).collect(),
+                dirty: Vec::new(),
                 seq: vec![0; locals],
             },
             stats: ShardStats::default(),
@@ -197,7 +205,9 @@ impl<S: ShardModel> Shard<S> {
     /// model's prepare pass may use it); outside it, prepare runs in turn.
     pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64, parallel: bool) {
         let staged = self.staged.take_if(|(sw, _)| *sw == w);
-        if staged.is_none() && self.out.calendar.next_window() != Some(w) {
+        // `w` is the earliest window of every shard, so an empty slot `w`
+        // means nothing to run (an O(1) check, not a scan of the ring).
+        if staged.is_none() && self.out.calendar.window_len(w) == 0 {
             return;
         }
         let (mut batch, farmed) = match staged {
