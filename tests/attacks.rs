@@ -469,8 +469,14 @@ fn the_checker_flags_every_kind_of_violation() {
         code: MessageKind::DisableSupply.code(w.fuel(m)),
         bytes: Some(bytes),
     };
-    let good = Signer::User(sup, 0);
+    let good = Signer::User(w.supplier_cred(m), 0);
     let z = Some(w.acb_secret(m));
+    // A dual-fuel supplier's credential for the fuel meter `m` is not.
+    let other_fuel = match w.fuel(m) {
+        dccsim::crypto::gbcs::Fuel::Gas => w.cred(sup, dccsim::crypto::gbcs::Fuel::Electricity),
+        _ => w.cred(sup, dccsim::crypto::gbcs::Fuel::Gas),
+    };
+    assert_ne!(other_fuel, w.supplier_cred(m));
     let ok = check(
         &w,
         vec![rec(1, 10, cmd(good, z, 10)), rec(2, 11, cmd(good, z, 11))],
@@ -483,6 +489,10 @@ fn the_checker_flags_every_kind_of_violation() {
             vec![rec(1, 10, cmd(Signer::Attacker, z, 10))],
         ),
         ("unsigned", vec![rec(1, 10, cmd(Signer::None, z, 10))]),
+        (
+            "the supplier's key for the other fuel",
+            vec![rec(1, 10, cmd(Signer::User(other_fuel, 0), z, 10))],
+        ),
         ("no MAC", vec![rec(1, 10, cmd(good, None, 10))]),
         (
             "wrong MAC key",
@@ -511,7 +521,7 @@ fn the_checker_flags_every_kind_of_violation() {
                             5,
                             &Body::credential_update(
                                 dccsim::crypto::device::AnchorSlot::Supplier as u8,
-                                w.command_certs[sup as usize][1].clone(),
+                                w.command_certs[w.supplier_cred(m) as usize][1].clone(),
                             )
                             .unwrap(),
                             w.signing_key(Signer::Recovery),
@@ -673,4 +683,135 @@ fn an_attack_of_several_is_named_by_its_index_in_errors_and_overrides() {
         dccsim::models::system::attack::AttackSpec::Disconnect(a) => assert_eq!(a.rate_per_s, 7.0),
         other => panic!("{other:?}"),
     }
+}
+
+/// How many of the first `k` meters supplier `victim` addresses are gas meters.
+fn gas_among_targets(name: &str, victim: u32, k: u32) -> i64 {
+    let l = dccsim::workflow::scenario::load(Some(&scenario(name)), &[SMALL.into()], None).unwrap();
+    let w = dccsim::models::system::world::World::new(l.scenario.system().unwrap(), 0);
+    (0..k)
+        .filter(|&i| w.is_gas(w.nth_meter_of(victim, i)))
+        .count() as i64
+}
+
+#[test]
+fn an_electricity_credential_alone_cannot_touch_gas_meters() {
+    // A dual-fuel supplier holds an import supplier credential for its
+    // electricity meters and a gas supplier credential for its gas meters.
+    let gas = gas_among_targets("mass_disconnect", 0, 300);
+    assert!(gas > 50 && gas < 250, "{gas} gas meters among 300");
+    // Through the DCC: the DSP refuses the import supplier's role for a gas meter.
+    // (Anomaly detection off, so that every request meets the role check.)
+    let off = "parameters.anomaly.enabled=false";
+    let both = run("mass_disconnect", &[SMALL, off, "attack.targets=300"]);
+    sound(&both);
+    assert_eq!(n(&both["attack"]["executed"]), 300);
+    let s = run(
+        "mass_disconnect",
+        &[
+            SMALL,
+            off,
+            "attack.targets=300",
+            "attack.fuel=\"electricity\"",
+        ],
+    );
+    sound(&s);
+    let a = &s["requests"]["attack"]["outcomes"];
+    assert_eq!(n(&a["dsp_not_authorised"]), gas, "{a}");
+    assert_eq!(n(&s["attack"]["executed"]), 300 - gas);
+    // Straight onto the WAN with the ACB's key too: a gas meter's supplier
+    // anchor is the gas credential's key, so the signature fails there.
+    let wan = [
+        SMALL,
+        "attack.targets=300",
+        "attack.path=\"wan\"",
+        "attack.acb_key=true",
+        "attack.fuel=\"electricity\"",
+    ];
+    let s = run("mass_disconnect", &wan);
+    sound(&s);
+    assert_eq!(refused(&s, "bad_signature"), gas);
+    assert_eq!(n(&s["attack"]["executed"]), 300 - gas);
+    // Holding only the gas credential, the electricity meters refuse instead.
+    let mut gas_only = wan;
+    gas_only[4] = "attack.fuel=\"gas\"";
+    let s = run("mass_disconnect", &gas_only);
+    sound(&s);
+    assert_eq!(refused(&s, "bad_signature"), 300 - gas);
+    assert_eq!(n(&s["attack"]["executed"]), gas);
+}
+
+/// The per-second `timeline.csv` column `col` between clock seconds `[a, b)`.
+fn timeline_sum(timeline: &str, col: &str, a: f64, b: f64) -> i64 {
+    let mut lines = timeline.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let i = head.iter().position(|h| *h == col).unwrap();
+    lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| (a..b).contains(&f[0].parse::<f64>().unwrap()))
+        .map(|f| f[i].parse::<i64>().unwrap())
+        .sum()
+}
+
+fn run_full(name: &str, sets: &[&str]) -> dccsim::models::system::run::SystemRun {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let l = dccsim::workflow::scenario::load(Some(&scenario(name)), &sets, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    l.scenario.run_system(2).expect("system scenario")
+}
+
+#[test]
+fn a_csp_region_outage_holds_its_traffic_until_failover() {
+    // At the scenario's 100,000 meters (an evening's traffic is light).
+    let base = run("csp_outage", &["attack.duration_s=1"]);
+    let s = run("csp_outage", &[]);
+    sound(&s);
+    assert!(
+        n(&s["csp_outage_deferred"]) > 100,
+        "{}",
+        s["csp_outage_deferred"]
+    );
+    assert!(n(&base["csp_outage_deferred"]) < n(&s["csp_outage_deferred"]) / 10);
+    // Nothing is lost: requests wait and complete after failover, so the
+    // latency tail grows by up to the failover time.
+    let p99 = |s: &Value| {
+        s["requests"]["on_demand_read"]["latency_ms_p99"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        p99(&s) > p99(&base) + 60_000.0,
+        "{} vs {}",
+        p99(&s),
+        p99(&base)
+    );
+    assert!(
+        p99(&s) < 1_300_000.0,
+        "at most the failover time plus the usual"
+    );
+    for k in ["scheduled_read", "on_demand_read", "prepayment_topup"] {
+        assert_eq!(
+            n(&s["requests"][k]["outcomes"]["wan_timeout"]),
+            n(&base["requests"][k]["outcomes"]["wan_timeout"]),
+            "{k}: held, not timed out"
+        );
+    }
+}
+
+#[test]
+fn a_dsp_that_is_down_checks_nothing_until_failover() {
+    // Business-as-usual traffic includes misaddressed requests the DSP
+    // refuses as not authorised; while it is down (17:15 for 15 minutes)
+    // it refuses none, and they are refused after failover instead.
+    // At the scenario's 100,000 meters.
+    let r = run_full("dsp_outage", &["parameters.meters.misaddressed_share=0.05"]);
+    // Clock seconds.
+    let down = (17.25 * 3600.0, 17.5 * 3600.0);
+    let refused = |a, b| timeline_sum(&r.timeline, "dsp_not_authorised", a, b);
+    assert_eq!(refused(down.0 + 1.0, down.1), 0);
+    assert!(refused(17.0 * 3600.0, down.0) > 0);
+    assert!(
+        refused(down.1, down.1 + 300.0) > 0,
+        "the backlog is checked after failover"
+    );
 }

@@ -495,7 +495,20 @@ fn wire_sizes_are_the_built_messages_sizes() {
                 let Some(m) = names.iter().find_map(|n| set.messages.get(n)) else {
                     panic!("no sample {names:?}");
                 };
-                assert_eq!(k.wire_len(fuel, cra), m.len(), "{names:?}");
+                if k == MessageKind::UpdateSecurityCredentials && cra == Cra::Command {
+                    // The certificate it carries is DER: its length differs
+                    // by a few bytes between credentials (the electricity
+                    // and the gas supplier credential's CA signatures).
+                    let d = k.wire_len(fuel, cra).abs_diff(m.len());
+                    assert!(
+                        d <= 4,
+                        "{names:?}: {} vs {}",
+                        k.wire_len(fuel, cra),
+                        m.len()
+                    );
+                } else {
+                    assert_eq!(k.wire_len(fuel, cra), m.len(), "{names:?}");
+                }
                 checked += 1;
             }
         }

@@ -95,6 +95,7 @@ pub const KINDS: &[&str] = &[
     "alert_storm",
     "dsp_outage",
     "soc_outage",
+    "csp_outage",
 ];
 
 /// One attack table with random holdings and parameters.
@@ -113,11 +114,12 @@ fn attack_table(
         "disconnect" | "firmware" => {
             let _ = write!(
                 t,
-                "victim = {}\nuser_access = {}\ncommand_key = {}\nacb_key = {}\npath = \"{}\"\nrate_per_s = {}\ntargets = {}\nunder_threshold = {}\n",
+                "victim = {}\nuser_access = {}\ncommand_key = {}\nacb_key = {}\nfuel = \"{}\"\npath = \"{}\"\nrate_per_s = {}\ntargets = {}\nunder_threshold = {}\n",
                 d.below(suppliers as u64),
                 b(d),
                 b(d),
                 d.chance(0.3),
+                d.pick(&["both", "electricity", "gas"]),
                 d.pick(&["dcc", "wan"]),
                 1.0 + d.below(200) as f64,
                 d.below(500),
@@ -162,6 +164,14 @@ fn attack_table(
                 d.below(3),
                 d.unit(),
                 d.unit() * 300.0
+            );
+        }
+        "csp_outage" => {
+            let _ = write!(
+                t,
+                "region = {}\nduration_s = {}\n",
+                d.below(3),
+                10.0 + d.below(1800) as f64
             );
         }
         _ => {

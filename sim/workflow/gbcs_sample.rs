@@ -217,7 +217,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
         } else {
             w.command_bytes(
                 kind,
-                h.signer(kind),
+                h.signer(kind, m),
                 victim,
                 m,
                 *ctr,

@@ -37,6 +37,9 @@ pub enum AttackKind {
     /// The SOC (security operations centre) cannot triage for `duration_s`
     /// (its tools or staff are unavailable): events wait.
     SocOutage,
+    /// One region's CSP (communications service provider) loses its
+    /// primary data centre until its standby takes over.
+    CspOutage,
 }
 
 /// Where the attacker's commands enter the system.
@@ -48,6 +51,28 @@ pub enum Path {
     Dcc,
     /// Straight onto the WAN towards the meters (no DSP, no ACB).
     Wan,
+}
+
+/// Which of a dual-fuel supplier's role credentials the attacker holds
+/// (its import supplier credential for electricity meters, its gas
+/// supplier credential for gas meters; each is its own organisation
+/// certificate and command key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeldFuel {
+    /// Both (the supplier's systems as a whole).
+    #[default]
+    Both,
+    /// Only the electricity (import supplier) credential.
+    Electricity,
+    /// Only the gas supplier credential.
+    Gas,
+}
+
+impl HeldFuel {
+    fn is_both(&self) -> bool {
+        *self == HeldFuel::Both
+    }
 }
 
 /// The scenario's `[attack]` table, one variant per `kind`.
@@ -70,6 +95,8 @@ pub enum AttackSpec {
     DspOutage(DspOutage),
     /// The SOC cannot triage for `duration_s`.
     SocOutage(SocOutage),
+    /// One region's CSP is down for `duration_s` (its failover time).
+    CspOutage(CspOutage),
 }
 
 /// `disconnect` and `firmware`: commands to the victim supplier's meters.
@@ -94,6 +121,13 @@ pub struct CommandAttack {
     /// Holds the ACB's (access control broker's) key-agreement private key.
     #[serde(default)]
     pub acb_key: bool,
+    /// Which of the victim's role credentials `user_access` and
+    /// `command_key` cover: `both` (default), `electricity` or `gas`. With
+    /// one fuel's only, the attacker presents that role to the other fuel's
+    /// meters too (the DSP refuses the role; over the WAN the meters refuse
+    /// the key, which is not their anchor).
+    #[serde(default, skip_serializing_if = "HeldFuel::is_both")]
+    pub fuel: HeldFuel,
     /// Where commands are injected.
     #[serde(default = "default_path")]
     pub path: Path,
@@ -216,6 +250,25 @@ pub struct DspOutage {
     pub duration_s: f64,
 }
 
+/// `csp_outage`: one region's CSP loses its primary data centre. Until
+/// the standby takes over (`duration_s`, the failover time) it handles
+/// nothing: commands from the DSP, responses and alerts from its meters,
+/// its own retry timers and the ends of transmissions wait at its door and
+/// are handled in arrival order when it is back (assumption: no public
+/// CSP failover rule; queued, not refused, as the DSP's own).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CspOutage {
+    /// Which region: 0 north, 1 central, 2 south.
+    pub region: u32,
+    /// Clock hour of the loss.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// Failover time, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
+}
+
 /// `soc_outage`: the SOC cannot triage.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -317,6 +370,7 @@ impl AttackSpec {
             AttackSpec::AlertStorm(_) => AttackKind::AlertStorm,
             AttackSpec::DspOutage(_) => AttackKind::DspOutage,
             AttackSpec::SocOutage(_) => AttackKind::SocOutage,
+            AttackSpec::CspOutage(_) => AttackKind::CspOutage,
         }
     }
 
@@ -330,6 +384,7 @@ impl AttackSpec {
             AttackSpec::AlertStorm(a) => a.start_h,
             AttackSpec::DspOutage(a) => a.start_h,
             AttackSpec::SocOutage(a) => a.start_h,
+            AttackSpec::CspOutage(a) => a.start_h,
         }
     }
 
@@ -344,6 +399,7 @@ impl AttackSpec {
             AttackSpec::AlertStorm(a) => &mut a.start_h,
             AttackSpec::DspOutage(a) => &mut a.start_h,
             AttackSpec::SocOutage(a) => &mut a.start_h,
+            AttackSpec::CspOutage(a) => &mut a.start_h,
         }
     }
 
@@ -364,6 +420,7 @@ impl AttackSpec {
             AttackSpec::Flood(a) => Some(a.duration_s),
             AttackSpec::DspOutage(a) => Some(a.duration_s),
             AttackSpec::SocOutage(a) => Some(a.duration_s),
+            AttackSpec::CspOutage(a) => Some(a.duration_s),
             _ => None,
         }
     }
@@ -423,6 +480,10 @@ impl AttackSpec {
             }
             AttackSpec::DspOutage(a) => positive("duration_s", a.duration_s),
             AttackSpec::SocOutage(a) => positive("duration_s", a.duration_s),
+            AttackSpec::CspOutage(a) => {
+                region(a.region)?;
+                positive("duration_s", a.duration_s)
+            }
         }
     }
 }

@@ -111,7 +111,6 @@ pub fn check(w: &World, mut trace: Vec<TraceRec>) -> CheckerReport {
 /// One meter's anchors as the checker replays them.
 struct Replayed<'a> {
     m: u32,
-    supplier: u32,
     /// The supplier anchor held now: owner id and key.
     supplier_anchor: (u64, Cow<'a, VerifyKey>),
     /// The ACB's shared secret with the meter, computed from the ACB's side once.
@@ -185,7 +184,7 @@ impl<'a> Replayed<'a> {
             ));
         }
         if let Some(Body::CredentialUpdate { owner, key, .. }) = body {
-            let known = w.user_command_keys[self.supplier as usize]
+            let known = w.user_command_keys[w.supplier_cred(self.m) as usize]
                 .iter()
                 .map(|(_, v)| v)
                 .find(|v| v.point().to_uncompressed() == key);
@@ -211,10 +210,9 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
     // credential update that is not one of them is parsed on its own.
     let mut replayed = Replayed {
         m,
-        supplier,
         supplier_anchor: (
             w.user_id(supplier),
-            Cow::Borrowed(&w.user_command_keys[supplier as usize][0].1),
+            Cow::Borrowed(&w.user_command_keys[w.supplier_cred(m) as usize][0].1),
         ),
         secret: None,
         anchor_known: true,

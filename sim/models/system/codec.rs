@@ -14,7 +14,7 @@ use super::run::gather::{ShardTotals, StationFigures};
 use super::stats::{KindStats, Series};
 use super::timeline::TraceRec;
 use super::world::{ReqKind, Signer};
-use crate::crypto::gbcs::MessageKind;
+use crate::crypto::gbcs::{Fuel, MessageKind};
 use crate::crypto::mode::CryptoCounters;
 use crate::engine::transport::Wire;
 
@@ -79,6 +79,7 @@ impl Wire for Job {
             self.firmware_genuine,
             self.pre_signed,
             self.duplicate,
+            self.cred_fuel == Fuel::Gas,
         ];
         let bits = flags
             .iter()
@@ -107,6 +108,11 @@ impl Wire for Job {
         j.cred_gen = cred_gen;
         j.signer = signer;
         j.request_genuine = flag(0);
+        j.cred_fuel = if flag(5) {
+            Fuel::Gas
+        } else {
+            Fuel::Electricity
+        };
         j.acb_mac = flag(1);
         j.firmware_genuine = flag(2);
         j.pre_signed = flag(3);
@@ -398,7 +404,12 @@ impl Wire for ShardTotals {
         self.in_flight.put(out);
         self.alerts_raised.put(out);
         self.duplicates_sent.put(out);
-        (self.duplicates_discarded, self.duplicates_in_flight).put(out);
+        (
+            self.duplicates_discarded,
+            self.duplicates_in_flight,
+            self.csp_outage_deferred,
+        )
+            .put(out);
     }
     fn take(b: &mut &[u8]) -> Self {
         let mut t = ShardTotals::empty();
@@ -406,7 +417,11 @@ impl Wire for ShardTotals {
         (t.timelines, t.trace, t.refusals) = Wire::take(b);
         (t.soc, t.contained_at_ns, t.restores) = Wire::take(b);
         (t.in_flight, t.alerts_raised, t.duplicates_sent) = Wire::take(b);
-        (t.duplicates_discarded, t.duplicates_in_flight) = Wire::take(b);
+        (
+            t.duplicates_discarded,
+            t.duplicates_in_flight,
+            t.csp_outage_deferred,
+        ) = Wire::take(b);
         t
     }
 }
@@ -437,6 +452,7 @@ mod tests {
             Origin::RefusalAlert,
         );
         j.signer = Signer::User(2, 1);
+        j.cred_fuel = Fuel::Gas;
         j.acb_mac = false;
         j.duplicate = true;
         j.attempts = 3;

@@ -2,9 +2,9 @@
 //! is given, so that "the attacker acts only with what it holds" is kept
 //! by the types, not by convention.
 
-use super::attack::AttackSpec;
+use super::attack::{AttackSpec, HeldFuel};
 use super::world::{Signer, World};
-use crate::crypto::gbcs::MessageKind;
+use crate::crypto::gbcs::{Fuel, MessageKind};
 use crate::engine::EntityId;
 
 /// What an attacker holds, and the public facts of the cast it can know:
@@ -21,18 +21,19 @@ pub struct Holdings<'a> {
     user_access: bool,
     command_key: bool,
     acb_key: bool,
+    fuel: HeldFuel,
 }
 
 impl<'a> Holdings<'a> {
     /// The holdings of the run's attack `i` (`None` if there is no such attack).
     pub fn of(w: &'a World, i: usize) -> Option<Self> {
         let spec = w.attacks.get(i)?;
-        let (user_access, command_key, acb_key) = match spec {
+        let (user_access, command_key, acb_key, fuel) = match spec {
             AttackSpec::Disconnect(a) | AttackSpec::Firmware(a) => {
-                (a.user_access, a.command_key, a.acb_key)
+                (a.user_access, a.command_key, a.acb_key, a.fuel)
             }
-            AttackSpec::Flood(a) => (a.user_access, false, false),
-            _ => (false, false, false),
+            AttackSpec::Flood(a) => (a.user_access, false, false, HeldFuel::Both),
+            _ => (false, false, false, HeldFuel::Both),
         };
         Some(Holdings {
             w,
@@ -42,6 +43,7 @@ impl<'a> Holdings<'a> {
             user_access,
             command_key,
             acb_key,
+            fuel,
         })
     }
 
@@ -101,13 +103,27 @@ impl<'a> Holdings<'a> {
         self.w.csp0 + self.w.region_of(m) as u32
     }
 
-    /// Who signs the command of a request of kind `msg`: the victim's
-    /// command key if held, else the attacker's own; nobody for non-critical ones.
-    pub fn signer(&self, msg: MessageKind) -> Signer {
+    /// The fuel of the victim's role credential the attacker presents
+    /// towards meter `m`: the meter's own when it holds both, else the one
+    /// it holds (the meter's fuel is public: it is in the meter's
+    /// registration).
+    pub fn cred_fuel(&self, m: u32) -> Fuel {
+        match self.fuel {
+            HeldFuel::Both => self.w.fuel(m),
+            HeldFuel::Electricity => Fuel::Electricity,
+            HeldFuel::Gas => Fuel::Gas,
+        }
+    }
+
+    /// Who signs the command of a request of kind `msg` to meter `m`: the
+    /// victim's command key of the credential held (see
+    /// [`Holdings::cred_fuel`]) if held, else the attacker's own; nobody
+    /// for non-critical ones.
+    pub fn signer(&self, msg: MessageKind, m: u32) -> Signer {
         if !msg.is_critical() {
             Signer::None
         } else if self.command_key {
-            Signer::User(self.victim, 0)
+            Signer::User(self.w.cred(self.victim, self.cred_fuel(m)), 0)
         } else {
             Signer::Attacker
         }
@@ -151,7 +167,7 @@ impl<'a> Holdings<'a> {
             };
             w.command_bytes(
                 msg,
-                self.signer(msg),
+                self.signer(msg, meter),
                 self.victim,
                 meter,
                 counter,

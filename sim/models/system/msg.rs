@@ -15,7 +15,7 @@
 //! security operations centre. HAN: home area network.
 
 use super::world::{ReqKind, Signer};
-use crate::crypto::gbcs::MessageKind;
+use crate::crypto::gbcs::{Fuel, MessageKind};
 use crate::engine::EntityId;
 
 /// How a job ended, carried back to the user.
@@ -127,6 +127,11 @@ pub struct Job {
     pub claimed: u32,
     /// Which of the claimed user's credentials it presents (0 original, 1 reissued).
     pub cred_gen: u8,
+    /// Which fuel's role credential it presents: a dual-fuel supplier acts
+    /// as import supplier towards electricity meters and as gas supplier
+    /// towards gas meters, and the DSP refuses a request whose role does
+    /// not serve its meter's fuel.
+    pub cred_fuel: Fuel,
     /// Who signs the device command.
     pub signer: Signer,
     /// Ground truth: the request's signature is the claimed user's.
@@ -192,6 +197,7 @@ impl Job {
             user,
             claimed,
             cred_gen: 0,
+            cred_fuel: Fuel::Electricity,
             signer: Signer::None,
             request_genuine: true,
             acb_mac: true,

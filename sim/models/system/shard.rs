@@ -102,6 +102,15 @@ impl ShardModel for SystemShard {
         };
         let env = &mut env;
         let csp = |me: u32| (me - w.csp0) as usize;
+        // Nothing is checked by a DSP whose data centre is lost: what
+        // arrives waits for the failover (work it had started is redone
+        // then, see `Dsp::done`).
+        if me == w.dsp && !matches!(ev.msg, Msg::DspDone(..)) {
+            if let Some(back) = Dsp::down_until(w, now) {
+                env.send_self((back - now.0).max(1), ev.msg);
+                return;
+            }
+        }
         match ev.msg {
             Msg::Generate(kind) => self.users.generate(w, me, kind, env),
             Msg::Complete(job) if me == w.attacker => {

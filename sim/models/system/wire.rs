@@ -1,4 +1,5 @@
-//! The cast's keys and the GBCS (Great Britain Companion Specification)
+//! The cast's keys, role credentials (a dual-fuel supplier's import and
+//! gas supplier credentials) and the GBCS (Great Britain Companion Specification)
 //! messages it makes: ECDH secrets between meters and the ACB (access
 //! control broker), users and suppliers' prepayment keys; users' X.509
 //! command certificates; device commands with their bodies (credential
@@ -6,36 +7,97 @@
 //! Split from `world.rs`, whose `World` these methods extend.
 
 use super::world::{Signer, World, ORG_CA_NAME};
-use crate::crypto::gbcs::{Body, MessageKind};
+use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
 use crate::crypto::smki::CertRole;
 use crate::crypto::table::FixedBaseTable;
 use crate::crypto::SigningKey;
 
 impl World {
-    /// User `u`'s organisation certificates for its two command keys.
-    pub(super) fn issue_command_certs(&self, u: u32) -> [std::sync::Arc<[u8]>; 2] {
+    /// The role user `u` acts in towards a meter of `fuel`, for identity
+    /// and access management. Suppliers are dual fuel: import supplier for
+    /// electricity meters, gas supplier for gas meters, each role with its
+    /// own credential. Other users alternate between network operator and
+    /// other user; a network-operator user stands for the electricity
+    /// distributor and the gas transporter of its meters (assumption: the
+    /// model's cast has one such user per pair of licensees).
+    pub fn role_for(&self, u: u32, fuel: Fuel) -> CertRole {
+        let gas = fuel == Fuel::Gas;
+        if u < self.suppliers {
+            if gas {
+                CertRole::GasSupplier
+            } else {
+                CertRole::ImportSupplier
+            }
+        } else if (u - self.suppliers) % 2 == 0 {
+            if gas {
+                CertRole::GasTransporter
+            } else {
+                CertRole::ElectricityDistributor
+            }
+        } else {
+            CertRole::OtherUser
+        }
+    }
+
+    /// The command credential (index into [`World::user_command_keys`]) user
+    /// `u` signs commands to a `fuel` meter with: a supplier's gas supplier
+    /// credential for gas meters, its own otherwise.
+    pub fn cred(&self, u: u32, fuel: Fuel) -> u32 {
+        if fuel == Fuel::Gas && u < self.suppliers {
+            self.users + u
+        } else {
+            u
+        }
+    }
+
+    /// The user holding command credential `c`, and the credential's fuel.
+    pub fn cred_owner(&self, c: u32) -> (u32, Fuel) {
+        if c >= self.users {
+            (c - self.users, Fuel::Gas)
+        } else {
+            (c, Fuel::Electricity)
+        }
+    }
+
+    /// The command credential meter `m`'s registered supplier signs with
+    /// (the one whose key the meter holds as its supplier anchor).
+    pub fn supplier_cred(&self, m: u32) -> u32 {
+        self.cred(self.supplier_of(m), self.fuel(m))
+    }
+
+    /// Command credential `c`'s organisation certificates for its two keys.
+    pub(super) fn issue_command_certs(&self, c: u32) -> [std::sync::Arc<[u8]>; 2] {
         use crate::crypto::x509::{issue, Issuer, Subject, Usage};
         let ca = derive_key(self.seed, KeyRole::OrgCa, 0);
         let issuer = Issuer {
             name: ORG_CA_NAME,
             key: &ca,
         };
-        let role = match self.role_of(u) {
+        let (u, fuel) = self.cred_owner(c);
+        // GBCS's remote party role codes: supplier (either fuel), network
+        // operator, other user.
+        let role = match self.role_for(u, fuel) {
             CertRole::ImportSupplier | CertRole::GasSupplier => "02",
             CertRole::ElectricityDistributor | CertRole::GasTransporter => "03",
             _ => "08",
         };
         let subject = Subject::Organisation {
-            name: format!("DCCSIM USER {u}"),
+            // The gas supplier credential's name has the same length, so a
+            // credential update (and its airtime) is the same size either way.
+            name: if c == u {
+                format!("DCCSIM USER {u}")
+            } else {
+                format!("DCCSIM GSUP {u}")
+            },
             role: role.into(),
             eui: self.user_id(u),
         };
         [0u64, 1].map(|gen| {
             let mut serial = [0u8; 16];
             serial[..8].copy_from_slice(&self.seed.to_be_bytes());
-            serial[8..].copy_from_slice(&(gen << 32 | u as u64).to_be_bytes());
-            let key = self.user_command_keys[u as usize][gen as usize].0.public();
+            serial[8..].copy_from_slice(&(gen << 32 | c as u64).to_be_bytes());
+            let key = self.user_command_keys[c as usize][gen as usize].0.public();
             // Valid from 1 January 2026 (assumption: any fixed date; validity
             // is not checked by devices).
             issue(
@@ -155,14 +217,12 @@ impl World {
             }
             MessageKind::UpdateSecurityCredentials => {
                 let s = self.supplier_of(meter);
+                let c = self.supplier_cred(meter) as usize;
                 Body::CredentialUpdate {
                     slot: crate::crypto::device::AnchorSlot::Supplier as u8,
                     owner: self.user_id(s),
-                    key: self.user_command_keys[s as usize][1]
-                        .0
-                        .public()
-                        .to_uncompressed(),
-                    cert: self.command_certs[s as usize][1].clone(),
+                    key: self.user_command_keys[c][1].0.public().to_uncompressed(),
+                    cert: self.command_certs[c][1].clone(),
                 }
             }
             MessageKind::UpdateFirmware | MessageKind::ActivateFirmware => {

@@ -8,7 +8,6 @@ use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
 use crate::crypto::registry::{fingerprint, KeyFp};
-use crate::crypto::smki::CertRole;
 use crate::crypto::table::{FixedBaseTable, KEY_TABLE_WINDOW};
 use crate::crypto::{SigningKey, VerifyKey};
 use crate::engine::EntityId;
@@ -75,7 +74,8 @@ pub const REGIONS: [&str; 3] = ["north", "central", "south"];
 pub enum Signer {
     /// Unsigned.
     None,
-    /// A supplier's command key, generation `gen` (0 original, 1 replacement).
+    /// A command credential's key (the credential's index, see
+    /// [`World::cred`]), generation `gen` (0 original, 1 replacement).
     User(u32, u8),
     /// The SMKI (Smart Metering Key Infrastructure) recovery key.
     Recovery,
@@ -127,11 +127,16 @@ pub struct World {
     /// Each user's request-signing keys (generation 0, then the replacement
     /// issued after a compromise) and their verifiers.
     pub user_request_keys: Vec<[(SigningKey, VerifyKey); 2]>,
-    /// Each user's command-signing keys (generation 0 and 1) and verifiers.
+    /// Command-signing keys (generation 0 and 1) and verifiers per role
+    /// credential (see [`World::cred`]): index `u` is user `u`'s own (for a
+    /// supplier, its electricity (import supplier) credential), index
+    /// `users + s` is supplier `s`'s gas supplier credential. Every supplier
+    /// is dual fuel and holds both; each fuel's meters hold only their own
+    /// credential's key as the supplier anchor.
     pub user_command_keys: Vec<[(SigningKey, VerifyKey); 2]>,
-    /// Each user's X.509 organisation certificates (DER) for its command
-    /// keys of generation 0 and 1, issued by the SMKI organisation CA; a
-    /// credential update carries the generation-1 one.
+    /// Each credential's X.509 organisation certificates (DER) for its
+    /// command keys of generation 0 and 1, issued by the SMKI organisation
+    /// CA; a credential update carries the generation-1 one.
     pub command_certs: Vec<[std::sync::Arc<[u8]>; 2]>,
     /// The attacker's own signing key (used where it holds none of the victim's).
     pub attacker_key: (SigningKey, VerifyKey),
@@ -222,12 +227,14 @@ impl World {
             }
             (k, v)
         };
-        let keys = |role| {
-            (0..users)
-                .map(|u| {
+        // Credential `c` of `n`: generation 0 is derived from id `c`, 1 from
+        // `2^32 + c` (a gas credential `users + s` thus has its own keys).
+        let keys = |role, n: u32| {
+            (0..n)
+                .map(|c| {
                     [
-                        pair(derive_key(seed, role, u as u64)),
-                        pair(derive_key(seed, role, (1 << 32) | u as u64)),
+                        pair(derive_key(seed, role, c as u64)),
+                        pair(derive_key(seed, role, (1 << 32) | c as u64)),
                     ]
                 })
                 .collect::<Vec<_>>()
@@ -273,8 +280,8 @@ impl World {
             meters,
             region_bounds: [0, b1.min(meters), b2.max(b1).min(meters), meters],
             supplier_slots,
-            user_request_keys: keys(KeyRole::UserRequestSigning),
-            user_command_keys: keys(KeyRole::UserCommandSigning),
+            user_request_keys: keys(KeyRole::UserRequestSigning, users),
+            user_command_keys: keys(KeyRole::UserCommandSigning, users + suppliers),
             command_certs: Vec::new(),
             attacker_key,
             firmware_bodies,
@@ -296,7 +303,9 @@ impl World {
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
-        w.command_certs = (0..users).map(|u| w.issue_command_certs(u)).collect();
+        w.command_certs = (0..users + suppliers)
+            .map(|c| w.issue_command_certs(c))
+            .collect();
         let fp = |k: &SigningKey| fingerprint(&k.public().to_uncompressed());
         w.command_fps = w
             .user_command_keys
@@ -482,19 +491,6 @@ impl World {
         (k / per) * CYCLE + a + k % per
     }
 
-    /// A user's role, for identity and access management: suppliers are
-    /// import suppliers (dual fuel); other users alternate between
-    /// electricity distributor and other user.
-    pub fn role_of(&self, u: u32) -> CertRole {
-        if u < self.suppliers {
-            CertRole::ImportSupplier
-        } else if (u - self.suppliers) % 2 == 0 {
-            CertRole::ElectricityDistributor
-        } else {
-            CertRole::OtherUser
-        }
-    }
-
     /// Whether meter index `m` is a gas meter (GSME); the rest are
     /// electricity meters (ESME). Spread evenly through the fleet.
     pub fn is_gas(&self, m: u32) -> bool {
@@ -542,15 +538,16 @@ impl World {
     pub fn signing_key(&self, s: Signer) -> Option<&SigningKey> {
         match s {
             Signer::None => None,
-            Signer::User(u, g) => Some(&self.user_command_keys[u as usize][g as usize & 1].0),
+            Signer::User(c, g) => Some(&self.user_command_keys[c as usize][g as usize & 1].0),
             Signer::Recovery => Some(&self.recovery.0),
             Signer::Attacker => Some(&self.attacker_key.0),
         }
     }
 
-    /// The fingerprint of supplier `u`'s command key of generation `gen` (a supplier anchor).
-    pub fn anchor_fingerprint(&self, u: u32, gen: u8) -> KeyFp {
-        self.command_fps[u as usize][gen as usize & 1]
+    /// The fingerprint of credential `c`'s command key of generation `gen`
+    /// (a supplier anchor; see [`World::supplier_cred`]).
+    pub fn anchor_fingerprint(&self, c: u32, gen: u8) -> KeyFp {
+        self.command_fps[c as usize][gen as usize & 1]
     }
 
     /// Clock seconds since midnight at simulated time `t_ns`.

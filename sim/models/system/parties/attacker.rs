@@ -93,7 +93,8 @@ impl Attacker {
             now.0,
             Origin::Attack,
         );
-        job.signer = h.signer(msg);
+        job.signer = h.signer(msg, meter);
+        job.cred_fuel = h.cred_fuel(meter);
         job.request_genuine = h.user_access();
         job.firmware_genuine = msg != MessageKind::UpdateFirmware;
         self.stats.sent += 1;

@@ -36,6 +36,8 @@ pub struct Csp {
     /// Alerts raised so far (their ids' sequence numbers).
     alert_seq: u64,
     duplicates_sent: u64,
+    /// Events put off while the region's primary was down (`csp_outage`).
+    deferred: u64,
     /// Replaying attackers' recordings on this region's WAN, per attack
     /// of the run (empty for attacks of other kinds).
     taps: Vec<WanTap>,
@@ -57,6 +59,8 @@ pub struct CspTotals {
     pub alerts_raised: u64,
     /// Copies of transmissions a tampering CSP sent (`duplicate_share`).
     pub duplicates_sent: u64,
+    /// Events a down CSP put off until its standby took over (`csp_outage`).
+    pub outage_deferred: u64,
 }
 
 impl Csp {
@@ -70,6 +74,7 @@ impl Csp {
             uplink_series: Series::default(),
             alert_seq: 0,
             duplicates_sent: 0,
+            deferred: 0,
             taps: w.attacks.iter().map(|_| WanTap::default()).collect(),
         }
     }
@@ -80,6 +85,13 @@ impl Csp {
 
     /// Handles a message to this CSP.
     pub fn handle(&mut self, w: &World, msg: Msg, env: &mut Env<'_, '_>) {
+        // A lost primary data centre handles nothing until the standby
+        // takes over: every event waits, and runs then in arrival order.
+        if let Some(back) = self.down_until(w, env.now()) {
+            self.deferred += 1;
+            env.send_self((back - env.now().0).max(1), msg);
+            return;
+        }
         match msg {
             Msg::Downlink(job) => self.transmit(w, job, Came::Arrival, env),
             Msg::Retry(job) => self.transmit(w, job, Came::Retry, env),
@@ -107,6 +119,16 @@ impl Csp {
         if let Some(job) = started {
             env.send_self(air, Msg::AirtimeDone(job));
         }
+    }
+
+    /// When this region's CSP is down (a `csp_outage`), when it is back.
+    fn down_until(&self, w: &World, now: SimTime) -> Option<u64> {
+        w.active_attacks(AttackKind::CspOutage, now.0)
+            .filter(
+                |(a, _)| matches!(a, AttackSpec::CspOutage(o) if o.region as usize == self.region),
+            )
+            .map(|(_, end)| end)
+            .max()
     }
 
     /// A compromised CSP's drop probability, mean extra delay (ns) and
@@ -333,6 +355,7 @@ impl Csp {
             ),
             alerts_raised: self.alert_seq,
             duplicates_sent: self.duplicates_sent,
+            outage_deferred: self.deferred,
         }
     }
 }

@@ -115,7 +115,7 @@ impl Meters {
         anchors[AnchorSlot::Supplier as usize] = Anchor {
             owner: w.user_id(supplier),
             key: if gen < 2 {
-                w.anchor_fingerprint(supplier, gen)
+                w.anchor_fingerprint(w.supplier_cred(m), gen)
             } else {
                 0
             },
@@ -176,7 +176,10 @@ impl Meters {
         if job.msg.is_critical() {
             let gen = self.anchor_gen[local];
             let from_supplier = originator == w.user_id(supplier);
-            let supplier_key = job.signer == Signer::User(supplier, gen) && gen < 2;
+            // The key of the supplier's credential for this meter's fuel: a
+            // dual-fuel supplier's electricity key is no anchor of a gas meter.
+            let supplier_key =
+                job.signer == Signer::User(w.supplier_cred(job.meter), gen) && gen < 2;
             let ok = match job.msg {
                 MessageKind::UpdateSecurityCredentials => {
                     job.signer == Signer::Recovery || (from_supplier && supplier_key)
@@ -250,9 +253,10 @@ impl Meters {
                 let mut new_gen = None;
                 if let Executed::CredentialUpdated(_) = a.executed {
                     let fp = dev.anchors[AnchorSlot::Supplier as usize].key;
-                    new_gen = Some(if fp == w.anchor_fingerprint(supplier, 1) {
+                    let c = w.supplier_cred(m);
+                    new_gen = Some(if fp == w.anchor_fingerprint(c, 1) {
                         1
-                    } else if fp == w.anchor_fingerprint(supplier, 0) {
+                    } else if fp == w.anchor_fingerprint(c, 0) {
                         0
                     } else {
                         2

@@ -139,11 +139,12 @@ impl Supplier {
                 } else {
                     MessageKind::EnableSupply
                 };
-                return Some(self.one_off(msg, m, Signer::User(me, self.anchor_gen(m))));
+                let signer = Signer::User(w.cred(me, w.fuel(m)), self.anchor_gen(m));
+                return Some(self.one_off(msg, m, signer));
             }
             RecoveryStep::Activate(m) => {
                 // SR 11.3: critical, signed by the supplier, naming the staged image.
-                let signer = Signer::User(me, self.anchor_gen(m));
+                let signer = Signer::User(w.cred(me, w.fuel(m)), self.anchor_gen(m));
                 return Some(self.one_off(MessageKind::ActivateFirmware, m, signer));
             }
             RecoveryStep::AnchorNext => (

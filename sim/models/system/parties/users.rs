@@ -123,9 +123,10 @@ impl Users {
         let id = self.desk.next_id(u, kind);
         let msg = World::message_kind(kind, (pick & 0xff) as u8, w.fuel(meter));
         let mut job = Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau);
+        job.cred_fuel = w.fuel(meter);
         if let Some(sup) = self.suppliers.get_mut(u as usize) {
             job.cred_gen = sup.cred_gen();
-            job.signer = Signer::User(u, sup.anchor_gen(meter));
+            job.signer = Signer::User(w.cred(u, w.fuel(meter)), sup.anchor_gen(meter));
             if msg == MessageKind::DisableSupply {
                 sup.note_ordered_off(meter);
             }
@@ -177,6 +178,7 @@ impl Users {
         let id = self.desk.next_id(u, ReqKind::Recovery);
         let now = env.now();
         let mut job = Job::new(id, ReqKind::Recovery, r.msg, u, u, r.meter, now.0, r.origin);
+        job.cred_fuel = w.fuel(r.meter);
         job.cred_gen = sup.cred_gen();
         job.signer = r.signer;
         let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;

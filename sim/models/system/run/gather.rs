@@ -54,6 +54,8 @@ pub struct ShardTotals {
     pub duplicates_discarded: u64,
     /// Copies still carried by a pending event at the end (added by the run).
     pub duplicates_in_flight: u64,
+    /// Events down CSPs put off until failover (`csp_outage`).
+    pub csp_outage_deferred: u64,
 }
 
 impl ShardTotals {
@@ -74,6 +76,7 @@ impl ShardTotals {
             duplicates_sent: 0,
             duplicates_discarded: 0,
             duplicates_in_flight: 0,
+            csp_outage_deferred: 0,
         }
     }
 
@@ -108,6 +111,7 @@ impl ShardTotals {
                 }
                 t.alerts_raised += c.alerts_raised;
                 t.duplicates_sent += c.duplicates_sent;
+                t.csp_outage_deferred += c.outage_deferred;
                 t.stations.push(StationFigures {
                     name: format!("csp_{region}"),
                     utilisation: c.utilisation,
@@ -164,6 +168,7 @@ impl ShardTotals {
         self.duplicates_sent += o.duplicates_sent;
         self.duplicates_discarded += o.duplicates_discarded;
         self.duplicates_in_flight += o.duplicates_in_flight;
+        self.csp_outage_deferred += o.csp_outage_deferred;
         for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
             *a += b;
         }

@@ -161,7 +161,10 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
             }
             AttackSpec::AlertStorm(s) => sim.schedule(world.csp0 + s.region, t, tick),
             // Faults the CSP and the DSP read from the world as they work.
-            AttackSpec::CspTamper(_) | AttackSpec::DspOutage(_) | AttackSpec::SocOutage(_) => {}
+            AttackSpec::CspTamper(_)
+            | AttackSpec::DspOutage(_)
+            | AttackSpec::SocOutage(_)
+            | AttackSpec::CspOutage(_) => {}
         }
     }
 }

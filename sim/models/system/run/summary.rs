@@ -381,6 +381,7 @@ pub(super) fn write(
             })
         }).collect::<Vec<_>>(),
         "csp_duplicates": duplicates,
+        "csp_outage_deferred": t.csp_outage_deferred,
         "meter_hours_off_by_attack": g.attack_off.iter().sum::<i64>() as f64 / 3600.0,
         "vulnerability": vulnerability_json(world, rows),
         "security_events_logged": logged_json,

@@ -137,7 +137,10 @@ impl Dsp {
             if !sig_ok {
                 job.outcome = Outcome::DspBadSignature;
                 env.count(Col::DspBadSignature, 1);
-            } else if !(role_may_send(w.role_of(u), job.msg) && registered) {
+            } else if !(role_may_send(w.role_for(u, job.cred_fuel), job.msg)
+                && job.cred_fuel == w.fuel(job.meter)
+                && registered)
+            {
                 job.outcome = Outcome::DspNotAuthorised;
                 env.count(Col::DspNotAuthorised, 1);
             } else if self.quarantines(w, u, job.msg, env) {
@@ -286,7 +289,7 @@ impl Dsp {
     }
 
     /// When the DSP is down (its primary data centre lost), when it is back.
-    fn down_until(w: &World, now: SimTime) -> Option<u64> {
+    pub fn down_until(w: &World, now: SimTime) -> Option<u64> {
         w.active_attacks(AttackKind::DspOutage, now.0)
             .map(|(_, end)| end)
             .max()
