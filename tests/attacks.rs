@@ -49,6 +49,11 @@ fn restorations_cover_the_disables(s: &Value) {
     );
 }
 
+/// A request kind's 99th-percentile latency, milliseconds.
+fn p99_ms(s: &Value, kind: &str) -> f64 {
+    s["requests"][kind]["latency_ms_p99"].as_f64().unwrap()
+}
+
 fn refused(s: &Value, reason: &str) -> i64 {
     n(&s["meter_refusals"][reason])
 }
@@ -388,11 +393,7 @@ fn losing_the_dsp_builds_a_backlog_that_drains_after_failover() {
     sound(&s);
     let q = |s: &Value| n(&s["components"]["dsp"]["queue_len_max"]);
     assert!(q(&s) > 10 * q(&base).max(1), "{} vs {}", q(&s), q(&base));
-    let p99 = |s: &Value| {
-        s["requests"]["prepayment_topup"]["latency_ms_p99"]
-            .as_f64()
-            .unwrap()
-    };
+    let p99 = |s: &Value| p99_ms(s, "prepayment_topup");
     assert!(
         p99(&s) > p99(&base) + 60_000.0,
         "{} vs {}",
@@ -774,11 +775,7 @@ fn a_csp_region_outage_holds_its_traffic_until_failover() {
     assert!(n(&base["csp_outage_deferred"]) < n(&s["csp_outage_deferred"]) / 10);
     // Nothing is lost: requests wait and complete after failover, so the
     // latency tail grows by up to the failover time.
-    let p99 = |s: &Value| {
-        s["requests"]["on_demand_read"]["latency_ms_p99"]
-            .as_f64()
-            .unwrap()
-    };
+    let p99 = |s: &Value| p99_ms(s, "on_demand_read");
     assert!(
         p99(&s) > p99(&base) + 60_000.0,
         "{} vs {}",
