@@ -154,6 +154,7 @@ impl Wire for RecoveryStep {
             RecoveryStep::FirmwareNext => out.push(2),
             RecoveryStep::FixNext => out.push(3),
             RecoveryStep::Activate(m) => (4u8, m).put(out),
+            RecoveryStep::Redeliver(m) => (5u8, m).put(out),
         }
     }
     fn take(b: &mut &[u8]) -> Self {
@@ -163,6 +164,7 @@ impl Wire for RecoveryStep {
             2 => RecoveryStep::FirmwareNext,
             3 => RecoveryStep::FixNext,
             4 => RecoveryStep::Activate(u32::take(b)),
+            5 => RecoveryStep::Redeliver(u32::take(b)),
             t => panic!("recovery step tag {t}"),
         }
     }
@@ -218,19 +220,19 @@ impl Wire for Msg {
         match u8::take(b) {
             0 => Msg::Generate(take_index(&ReqKind::ALL, b)),
             1 => Msg::AlertTick,
-            2 => Msg::Request(Job::take(b)),
+            2 => Msg::Request(Box::new(Job::take(b))),
             3 => {
-                let j = Job::take(b);
+                let j = Box::new(Job::take(b));
                 Msg::DspDone(j, bool::take(b))
             }
-            4 => Msg::Downlink(Job::take(b)),
-            5 => Msg::AirtimeDone(Job::take(b)),
-            6 => Msg::Retry(Job::take(b)),
-            7 => Msg::Deliver(Job::take(b)),
-            8 => Msg::MeterDone(Job::take(b)),
-            9 => Msg::Uplink(Job::take(b)),
-            10 => Msg::Response(Job::take(b)),
-            11 => Msg::Complete(Job::take(b)),
+            4 => Msg::Downlink(Box::new(Job::take(b))),
+            5 => Msg::AirtimeDone(Box::new(Job::take(b))),
+            6 => Msg::Retry(Box::new(Job::take(b))),
+            7 => Msg::Deliver(Box::new(Job::take(b))),
+            8 => Msg::MeterDone(Box::new(Job::take(b))),
+            9 => Msg::Uplink(Box::new(Job::take(b))),
+            10 => Msg::Response(Box::new(Job::take(b))),
+            11 => Msg::Complete(Box::new(Job::take(b))),
             12 => Msg::Security(Wire::take(b)),
             13 => {
                 let e = SecurityEvent::take(b);
@@ -240,14 +242,14 @@ impl Wire for Msg {
             15 => Msg::Contained(Wire::take(b)),
             16 => Msg::CustomerCall(u32::take(b)),
             17 => Msg::ConsumerRestore(u32::take(b)),
-            18 => Msg::PreCommand(Job::take(b)),
-            19 => Msg::SignedPreCommand(Job::take(b)),
+            18 => Msg::PreCommand(Box::new(Job::take(b))),
+            19 => Msg::SignedPreCommand(Box::new(Job::take(b))),
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
-            22 => Msg::QuarantineNotice(Job::take(b)),
-            24 => Msg::UplinkDone(Job::take(b)),
+            22 => Msg::QuarantineNotice(Box::new(Job::take(b))),
+            24 => Msg::UplinkDone(Box::new(Job::take(b))),
             23 => {
-                let j = Job::take(b);
+                let j = Box::new(Job::take(b));
                 Msg::QuarantineDecision(j, bool::take(b))
             }
             t => panic!("message tag {t}"),
@@ -400,7 +402,7 @@ impl Wire for ShardTotals {
         self.refusals.put(out);
         self.soc.put(out);
         self.contained_at_ns.put(out);
-        self.restores.put(out);
+        (self.restores, self.firmware_redeliveries).put(out);
         self.in_flight.put(out);
         self.alerts_raised.put(out);
         self.duplicates_sent.put(out);
@@ -415,7 +417,11 @@ impl Wire for ShardTotals {
         let mut t = ShardTotals::empty();
         (t.kinds, t.crypto, t.stations) = Wire::take(b);
         (t.timelines, t.trace, t.refusals) = Wire::take(b);
-        (t.soc, t.contained_at_ns, t.restores) = Wire::take(b);
+        (
+            t.soc,
+            t.contained_at_ns,
+            (t.restores, t.firmware_redeliveries),
+        ) = Wire::take(b);
         (t.in_flight, t.alerts_raised, t.duplicates_sent) = Wire::take(b);
         (
             t.duplicates_discarded,
@@ -441,7 +447,7 @@ mod tests {
 
     #[test]
     fn every_message_crosses_unchanged() {
-        let mut j = Job::new(
+        let mut j = Box::new(Job::new(
             0x0701_2345_0000_0042,
             ReqKind::Attack,
             MessageKind::ALL[5],
@@ -450,7 +456,7 @@ mod tests {
             1234,
             999_000,
             Origin::RefusalAlert,
-        );
+        ));
         j.signer = Signer::User(2, 1);
         j.cred_fuel = Fuel::Gas;
         j.acb_mac = false;
@@ -465,7 +471,7 @@ mod tests {
             Msg::AlertTick,
             Msg::Request(j.clone()),
             Msg::DspDone(j.clone(), true),
-            Msg::Complete(Job::new(
+            Msg::Complete(Box::new(Job::new(
                 1,
                 ReqKind::Alert,
                 MessageKind::ALL[0],
@@ -474,7 +480,7 @@ mod tests {
                 0,
                 0,
                 Origin::Bau,
-            )),
+            ))),
             Msg::Security(SecurityEvent::CustomerReports(4)),
             Msg::TriageDone(SecurityEvent::MeterRefusalAlert, 77),
             Msg::Contain(5),
@@ -484,6 +490,7 @@ mod tests {
             Msg::SignedPreCommand(j.clone()),
             Msg::Recover(RecoveryStep::Activate(11)),
             Msg::Recover(RecoveryStep::FixNext),
+            Msg::Recover(RecoveryStep::Redeliver(12)),
             Msg::AttackTick(2),
             Msg::QuarantineNotice(j.clone()),
             Msg::UplinkDone(j.clone()),

@@ -267,6 +267,10 @@ pub enum RecoveryStep {
     FixNext,
     /// Activate the image delivered to a meter (SR 11.3).
     Activate(u32),
+    /// Send a meter's image again (SR 11.1, then its activation): its
+    /// activation failed (lost on the WAN, or refused because the image
+    /// never arrived).
+    Redeliver(u32),
 }
 
 /// Messages between entities.
@@ -277,27 +281,27 @@ pub enum Msg {
     /// A CSP's next alert from its region.
     AlertTick,
     /// User to DSP.
-    Request(Job),
+    Request(Box<Job>),
     /// A DSP worker finished a job (request leg: `false`, response leg: `true`).
-    DspDone(Job, bool),
+    DspDone(Box<Job>, bool),
     /// DSP to CSP.
-    Downlink(Job),
+    Downlink(Box<Job>),
     /// A CSP finished transmitting.
-    AirtimeDone(Job),
+    AirtimeDone(Box<Job>),
     /// A CSP resends after a timeout.
-    Retry(Job),
+    Retry(Box<Job>),
     /// CSP to meter.
-    Deliver(Job),
+    Deliver(Box<Job>),
     /// A meter finished processing.
-    MeterDone(Job),
+    MeterDone(Box<Job>),
     /// Meter (or, for alerts, the CSP on its behalf) to CSP.
-    Uplink(Job),
+    Uplink(Box<Job>),
     /// A CSP finished receiving a response or alert on its uplink.
-    UplinkDone(Job),
+    UplinkDone(Box<Job>),
     /// CSP to DSP.
-    Response(Job),
+    Response(Box<Job>),
     /// DSP to user.
-    Complete(Job),
+    Complete(Box<Job>),
     /// To the SOC.
     Security(SecurityEvent),
     /// An SOC analyst finished triaging an event raised at the given time (ns).
@@ -311,14 +315,14 @@ pub enum Msg {
     /// The household of an armed meter restores supply at the meter.
     ConsumerRestore(u32),
     /// A critical request's pre-command, back to its sender to sign.
-    PreCommand(Job),
+    PreCommand(Box<Job>),
     /// The signed pre-command, back at the DSP.
-    SignedPreCommand(Job),
+    SignedPreCommand(Box<Job>),
     /// DSP to the claimed user: this request of yours is quarantined
     /// (held at the DSP); release or delete it.
-    QuarantineNotice(Job),
+    QuarantineNotice(Box<Job>),
     /// The user's decision on a held request: `true` releases it.
-    QuarantineDecision(Job, bool),
+    QuarantineDecision(Box<Job>, bool),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
     /// The next action of the run's attack `i` (by the attacker, or by a

@@ -167,6 +167,8 @@ pub struct Response {
     pub firmware_fix: bool,
     pub firmware_updates_per_s: f64,
     pub firmware_airtime_ms: f64,
+    pub firmware_retries: u32,
+    pub firmware_retry_min: f64,
 }
 
 /// One CSP region's WAN figures, gathered from the `north_*`, `central_*`
@@ -417,6 +419,7 @@ impl Params {
             ("response.anchor_updates_per_s", r.anchor_updates_per_s),
             ("response.firmware_updates_per_s", r.firmware_updates_per_s),
             ("response.firmware_airtime_ms", r.firmware_airtime_ms),
+            ("response.firmware_retry_min", r.firmware_retry_min),
             ("governance.weight_approved", g.weight_approved),
             (
                 "governance.weight_approved_with_conditions",

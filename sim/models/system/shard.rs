@@ -116,7 +116,7 @@ impl ShardModel for SystemShard {
             Msg::Complete(job) if me == w.attacker => {
                 self.attacker.as_mut().expect(OWNED).complete(&job, now)
             }
-            Msg::Complete(job) => self.users.complete(me, job, now),
+            Msg::Complete(job) => self.users.complete(w, me, job, env),
             Msg::Contained(log) => self.users.contained(w, me, log, env),
             Msg::CustomerCall(m) => self.users.customer_call(w, me, m, env),
             Msg::Recover(step) => self.users.recover(w, me, step, env),

@@ -83,7 +83,7 @@ impl Attacker {
         };
         // Each attack has its own 2^34 sequence numbers.
         let id = job_id(IdClass::Request(ReqKind::Attack), me, (i as u64) << 34 | k);
-        let mut job = Job::new(
+        let mut job = Box::new(Job::new(
             id,
             ReqKind::Attack,
             msg,
@@ -92,7 +92,7 @@ impl Attacker {
             meter,
             now.0,
             Origin::Attack,
-        );
+        ));
         job.signer = h.signer(msg, meter);
         job.cred_fuel = h.cred_fuel(meter);
         job.request_genuine = h.user_access();
@@ -169,7 +169,7 @@ impl WanTap {
             job.dsp_out_ns = 0;
             env.timeline
                 .add(SimTime(job.created_ns), Col::AttackSent, 1);
-            env.send_self(i as u64 * gap + 1, Msg::Downlink(job));
+            env.send_self(i as u64 * gap + 1, Msg::Downlink(Box::new(job)));
         }
     }
 }

@@ -28,10 +28,10 @@ use crate::models::system::world::{ReqKind, World};
 pub struct Csp {
     region: usize,
     /// Downlink channels (commands to devices).
-    airtime: Station<Job>,
+    airtime: Station<Box<Job>>,
     series: Series,
     /// Uplink channels (responses and alerts from devices).
-    uplink: Station<Job>,
+    uplink: Station<Box<Job>>,
     uplink_series: Series,
     /// Alerts raised so far (their ids' sequence numbers).
     alert_seq: u64,
@@ -106,7 +106,7 @@ impl Csp {
 
     /// A command to transmit (from the DSP, injected on the WAN, or `came`
     /// again after a timeout).
-    fn transmit(&mut self, w: &World, job: Job, came: Came, env: &mut Env<'_, '_>) {
+    fn transmit(&mut self, w: &World, job: Box<Job>, came: Came, env: &mut Env<'_, '_>) {
         let now = env.now();
         for (i, (a, tap)) in w.attacks.iter().zip(&mut self.taps).enumerate() {
             if let AttackSpec::Replay(a) = a {
@@ -146,7 +146,7 @@ impl Csp {
     }
 
     /// A transmission ended: lost (retry or time out) or on its way to the meter.
-    fn airtime_done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+    fn airtime_done(&mut self, w: &World, mut job: Box<Job>, env: &mut Env<'_, '_>) {
         let now = env.now();
         if let Some((next, _)) = self.airtime.finish(now) {
             env.send_self(downlink_ns(w, self.region, &next), Msg::AirtimeDone(next));
@@ -192,7 +192,7 @@ impl Csp {
     }
 
     /// A device's response or alert queues for an uplink channel.
-    fn uplink(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+    fn uplink(&mut self, w: &World, job: Box<Job>, env: &mut Env<'_, '_>) {
         let now = env.now();
         let air = uplink_ns(w, self.region, &job);
         let started = self.uplink.arrive(now, job);
@@ -206,7 +206,7 @@ impl Csp {
     /// A device's message is through the uplink and goes on to the DSP. A
     /// meter that refused a command also raised a critical alert (0x8F30,
     /// "source has no authority"), which travels with the response.
-    fn uplink_done(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+    fn uplink_done(&mut self, w: &World, job: Box<Job>, env: &mut Env<'_, '_>) {
         if let Some((next, _)) = self.uplink.finish(env.now()) {
             env.send_self(uplink_ns(w, self.region, &next), Msg::UplinkDone(next));
         }
@@ -277,7 +277,16 @@ impl Csp {
             MessageKind::ReadInstantaneous
         };
         let created = now.0 + delay_ns;
-        let mut job = Job::new(id, ReqKind::Alert, msg, e, 0, meter, created, origin);
+        let mut job = Box::new(Job::new(
+            id,
+            ReqKind::Alert,
+            msg,
+            e,
+            0,
+            meter,
+            created,
+            origin,
+        ));
         job.meter_in_ns = created;
         job.meter_out_ns = created;
         job.bytes = w.policy.runs_crypto(id).then(|| {

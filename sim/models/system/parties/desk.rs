@@ -43,7 +43,7 @@ impl Desk {
     }
 
     /// Counts `job` as sent by `u` and sends it to the DSP.
-    pub fn submit(&mut self, w: &World, u: EntityId, job: Job, env: &mut Env<'_, '_>) {
+    pub fn submit(&mut self, w: &World, u: EntityId, job: Box<Job>, env: &mut Env<'_, '_>) {
         self.stats[u as usize][job.kind as usize].sent += 1;
         if job.msg.is_critical() {
             env.count(Col::CriticalSent, 1);

@@ -271,7 +271,7 @@ impl Meters {
     }
 
     /// A command reaches its meter: checked, executed or refused, answered.
-    pub fn deliver(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+    pub fn deliver(&mut self, w: &World, mut job: Box<Job>, env: &mut Env<'_, '_>) {
         let now = env.now();
         let m = job.meter;
         // A gas meter (GSME) is a battery device: a command for it waits in
@@ -473,7 +473,7 @@ impl Meters {
 
     /// The meter finished: its response goes back up the WAN (the uplink
     /// latency was drawn with the downlink's).
-    pub fn done(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+    pub fn done(&mut self, w: &World, mut job: Box<Job>, env: &mut Env<'_, '_>) {
         job.meter_out_ns = env.now().0;
         let r = w.region_of(job.meter);
         let up = job.wan_up_ns.max(w.sc.parameters.lookahead_ns());

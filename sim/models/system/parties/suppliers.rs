@@ -10,7 +10,7 @@ use crate::engine::EntityId;
 use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{Msg, Origin, RecoveryStep, SecurityEvent};
 use crate::models::system::world::{Signer, World};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A supplier's incident and recovery state.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +33,8 @@ pub struct Supplier {
     fix_next: u32,
     /// Restorations scheduled.
     restores: u32,
+    /// Images sent again per meter, after failed activations.
+    redelivered: HashMap<u32, u32>,
 }
 
 /// A request a recovery step makes.
@@ -76,6 +78,26 @@ impl Supplier {
     /// Restorations it scheduled.
     pub fn restores(&self) -> u32 {
         self.restores
+    }
+
+    /// Images it sent again after failed activations.
+    pub fn redeliveries(&self) -> u64 {
+        self.redelivered.values().map(|&n| n as u64).sum()
+    }
+
+    /// An activation of its image on meter `m` failed (lost on the WAN
+    /// after every retry, or refused by the meter because the image never
+    /// arrived): the image is sent again after
+    /// `response.firmware_retry_min`, at most `response.firmware_retries`
+    /// times per meter.
+    pub fn activation_failed(&mut self, w: &World, m: u32, env: &mut Env<'_, '_>) {
+        let r = &w.sc.parameters.response;
+        let n = self.redelivered.entry(m).or_insert(0);
+        if *n < r.firmware_retries {
+            *n += 1;
+            let after = (r.firmware_retry_min * 60e3 * NS_PER_MS) as u64;
+            env.send_self(after.max(1), Msg::Recover(RecoveryStep::Redeliver(m)));
+        }
     }
 
     /// A household without supply calls; enough calls about disconnections
@@ -142,6 +164,16 @@ impl Supplier {
                 let signer = Signer::User(w.cred(me, w.fuel(m)), self.anchor_gen(m));
                 return Some(self.one_off(msg, m, signer));
             }
+            RecoveryStep::Redeliver(m) => {
+                return Some(RecoveryRequest {
+                    msg: MessageKind::UpdateFirmware,
+                    meter: m,
+                    signer: Signer::None,
+                    origin: Origin::Firmware,
+                    next_step_ns: None,
+                    follow_up: Some((activate_after_ns(w), RecoveryStep::Activate(m))),
+                });
+            }
             RecoveryStep::Activate(m) => {
                 // SR 11.3: critical, signed by the supplier, naming the staged image.
                 let signer = Signer::User(w.cred(me, w.fuel(m)), self.anchor_gen(m));
@@ -184,13 +216,6 @@ impl Supplier {
         }
         let meter = w.nth_meter_of(me, *next);
         *next += 1;
-        // A delivered image (SR 11.1, staged) is activated later (SR 11.3):
-        // by the emergency-fix policy, else five image airtimes after the
-        // delivery request (assumption: the image has arrived by then).
-        let activate =
-            w.sc.vulnerability
-                .as_ref()
-                .map_or(r.firmware_airtime_ms * 5e-3, |v| v.fix.activate_after_s);
         Some(RecoveryRequest {
             msg,
             meter,
@@ -198,7 +223,7 @@ impl Supplier {
             origin,
             next_step_ns: Some(((1e9 / rate) as u64).max(1)),
             follow_up: (msg == MessageKind::UpdateFirmware)
-                .then_some(((activate * 1e9) as u64, RecoveryStep::Activate(meter))),
+                .then_some((activate_after_ns(w), RecoveryStep::Activate(meter))),
         })
     }
 
@@ -218,4 +243,17 @@ impl Supplier {
             follow_up: None,
         }
     }
+}
+
+/// How long after an image's delivery request its activation is sent
+/// (SR 11.1 stages it, SR 11.3 activates it): by the emergency-fix policy,
+/// else five image airtimes (assumption: the image has arrived by then).
+fn activate_after_ns(w: &World) -> u64 {
+    let s =
+        w.sc.vulnerability
+            .as_ref()
+            .map_or(w.sc.parameters.response.firmware_airtime_ms * 5e-3, |v| {
+                v.fix.activate_after_s
+            });
+    (s * 1e9) as u64
 }

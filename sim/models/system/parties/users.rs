@@ -122,7 +122,7 @@ impl Users {
         };
         let id = self.desk.next_id(u, kind);
         let msg = World::message_kind(kind, (pick & 0xff) as u8, w.fuel(meter));
-        let mut job = Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau);
+        let mut job = Box::new(Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau));
         job.cred_fuel = w.fuel(meter);
         if let Some(sup) = self.suppliers.get_mut(u as usize) {
             job.cred_gen = sup.cred_gen();
@@ -136,21 +136,33 @@ impl Users {
         self.desk.submit(w, u, job, env);
     }
 
-    /// A request of user `u` finished.
-    pub fn complete(&mut self, u: EntityId, job: Job, now: SimTime) {
+    /// A request of user `u` finished. A supplier notes a replaced
+    /// anchor, and sends an image again where its activation failed.
+    pub fn complete(&mut self, w: &World, u: EntityId, job: Box<Job>, env: &mut Env<'_, '_>) {
         if let Some(s) = self.suppliers.get_mut(u as usize) {
             if job.origin == Origin::Anchor && job.outcome == Outcome::Ok {
                 s.note_replaced(job.meter);
             }
+            if job.msg == MessageKind::ActivateFirmware
+                && matches!(job.outcome, Outcome::WanTimeout | Outcome::MeterRefused)
+            {
+                s.activation_failed(w, job.meter, env);
+            }
         }
-        self.desk.complete(u, &job, now);
+        self.desk.complete(u, &job, env.now());
     }
 
     /// User `u` is told that a request under its identity is quarantined:
     /// after reviewing it (`parameters.anomaly.release_mean_min`,
     /// exponential), it releases a request it made itself (its own entity
     /// in the request id) and deletes any other (one it never sent).
-    pub fn quarantine_notice(&mut self, w: &World, u: EntityId, job: Job, env: &mut Env<'_, '_>) {
+    pub fn quarantine_notice(
+        &mut self,
+        w: &World,
+        u: EntityId,
+        job: Box<Job>,
+        env: &mut Env<'_, '_>,
+    ) {
         let p = &w.sc.parameters;
         let mine = (job.id >> 40 & 0xFFFF) as EntityId == u;
         let review = env.rng.exp_ms(p.anomaly.release_mean_min * 60_000.0);
@@ -177,7 +189,16 @@ impl Users {
         };
         let id = self.desk.next_id(u, ReqKind::Recovery);
         let now = env.now();
-        let mut job = Job::new(id, ReqKind::Recovery, r.msg, u, u, r.meter, now.0, r.origin);
+        let mut job = Box::new(Job::new(
+            id,
+            ReqKind::Recovery,
+            r.msg,
+            u,
+            u,
+            r.meter,
+            now.0,
+            r.origin,
+        ));
         job.cred_fuel = w.fuel(r.meter);
         job.cred_gen = sup.cred_gen();
         job.signer = r.signer;
@@ -193,8 +214,13 @@ impl Users {
     }
 
     /// Figures per request kind (added to `into`), and restorations scheduled.
-    pub fn totals(&self, into: &mut [KindStats]) -> u64 {
+    /// Its figures: per-kind totals into `into`; returns the restorations
+    /// scheduled and the images sent again after failed activations.
+    pub fn totals(&self, into: &mut [KindStats]) -> (u64, u64) {
         self.desk.totals(into);
-        self.suppliers.iter().map(|s| s.restores() as u64).sum()
+        (
+            self.suppliers.iter().map(|s| s.restores() as u64).sum(),
+            self.suppliers.iter().map(Supplier::redeliveries).sum(),
+        )
     }
 }

@@ -43,6 +43,8 @@ pub struct ShardTotals {
     pub contained_at_ns: Option<Vec<Option<u64>>>,
     /// Restorations suppliers scheduled.
     pub restores: u64,
+    /// Images suppliers sent again after failed activations.
+    pub firmware_redeliveries: u64,
     /// Jobs still in flight at the end, per request kind: waiting at a
     /// station here, or (added by the run) carried by a pending event.
     pub in_flight: Vec<u64>,
@@ -71,6 +73,7 @@ impl ShardTotals {
             soc: None,
             contained_at_ns: None,
             restores: 0,
+            firmware_redeliveries: 0,
             in_flight: vec![0; ReqKind::ALL.len()],
             alerts_raised: 0,
             duplicates_sent: 0,
@@ -83,7 +86,7 @@ impl ShardTotals {
     /// Takes one shard's figures at the end of the run.
     pub fn of_shard(m: &mut SystemShard, end: SimTime) -> Self {
         let mut t = ShardTotals::empty();
-        t.restores = m.users.totals(&mut t.kinds);
+        (t.restores, t.firmware_redeliveries) = m.users.totals(&mut t.kinds);
         if let Some(a) = &m.attacker {
             a.totals(&mut t.kinds);
         }
@@ -164,6 +167,7 @@ impl ShardTotals {
             self.contained_at_ns = o.contained_at_ns;
         }
         self.restores += o.restores;
+        self.firmware_redeliveries += o.firmware_redeliveries;
         self.alerts_raised += o.alerts_raised;
         self.duplicates_sent += o.duplicates_sent;
         self.duplicates_discarded += o.duplicates_discarded;

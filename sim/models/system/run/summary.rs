@@ -400,6 +400,7 @@ pub(super) fn write(
         "time_to_restore_95pct_s": rel(restored_95),
         "time_to_restore_95pct_mw_s": rel(restored_95_mw),
         "restorations_sent": t.restores,
+        "firmware_redeliveries": t.firmware_redeliveries,
         "anchors_replaced": total(rows, Col::AnchorsReplaced),
         "firmware_fixed": total(rows, Col::FirmwareFixed),
         "firmware_fixed_time_s": firmware_quantiles(world, rows, &rel),

@@ -30,7 +30,7 @@ use crate::models::system::world::{kind_index, ReqKind, World};
 
 /// The DSP: its worker pool, security state and figures.
 pub struct Dsp {
-    workers: Station<(Job, bool)>,
+    workers: Station<(Box<Job>, bool)>,
     security: Security,
     /// Alerts that ended at the DCC.
     alerts: KindStats,
@@ -114,7 +114,13 @@ impl Dsp {
     /// A request arrives: revocation, signature, authorisation (role and
     /// registration), anomaly thresholds; then the command is built and the
     /// job queues for a worker.
-    pub fn request(&mut self, w: &World, mut job: Job, prep: Option<Prep>, env: &mut Env<'_, '_>) {
+    pub fn request(
+        &mut self,
+        w: &World,
+        mut job: Box<Job>,
+        prep: Option<Prep>,
+        env: &mut Env<'_, '_>,
+    ) {
         let now = env.now();
         job.dsp_in_ns = now.0;
         let u = job.claimed;
@@ -176,7 +182,7 @@ impl Dsp {
     /// of band of the user's gateway: assumption), who decides whether the
     /// DCC releases or deletes it. A request presented under an identity
     /// that is no user's is deleted at once.
-    fn hold(&mut self, w: &World, job: Job, env: &mut Env<'_, '_>) {
+    fn hold(&mut self, w: &World, job: Box<Job>, env: &mut Env<'_, '_>) {
         if job.claimed < w.users {
             let d = env.rng.user_link_ns(&w.sc.parameters);
             env.send(job.claimed, d, Msg::QuarantineNotice(job));
@@ -191,7 +197,7 @@ impl Dsp {
     pub fn quarantine_decision(
         &mut self,
         w: &World,
-        mut job: Job,
+        mut job: Box<Job>,
         release: bool,
         env: &mut Env<'_, '_>,
     ) {
@@ -213,7 +219,7 @@ impl Dsp {
 
     /// A signed pre-command is back: unless its user was suspended
     /// meanwhile, it queues for a worker to apply the ACB's MAC and send it on.
-    pub fn signed_pre_command(&mut self, w: &World, mut job: Job, env: &mut Env<'_, '_>) {
+    pub fn signed_pre_command(&mut self, w: &World, mut job: Box<Job>, env: &mut Env<'_, '_>) {
         if self.security.revoked(job.claimed, job.cred_gen) {
             job.outcome = Outcome::DspUserSuspended;
             job.bytes = None;
@@ -238,7 +244,13 @@ impl Dsp {
 
     /// A meter's response (or an alert) arrives from a CSP: its
     /// authentication is checked, then it queues for a worker.
-    pub fn response(&mut self, w: &World, mut job: Job, prep: Option<Prep>, env: &mut Env<'_, '_>) {
+    pub fn response(
+        &mut self,
+        w: &World,
+        mut job: Box<Job>,
+        prep: Option<Prep>,
+        env: &mut Env<'_, '_>,
+    ) {
         if job.duplicate {
             // The DSP matches responses to the requests it is waiting for:
             // a copy's response answers one already answered (the model
@@ -267,7 +279,7 @@ impl Dsp {
         self.arrive(w, job, true, env);
     }
 
-    fn arrive(&mut self, w: &World, job: Job, response: bool, env: &mut Env<'_, '_>) {
+    fn arrive(&mut self, w: &World, job: Box<Job>, response: bool, env: &mut Env<'_, '_>) {
         let now = env.now();
         let started = self.workers.arrive(now, (job, response));
         self.series
@@ -277,7 +289,7 @@ impl Dsp {
         }
     }
 
-    fn start(&mut self, w: &World, job: Job, response: bool, env: &mut Env<'_, '_>) {
+    fn start(&mut self, w: &World, job: Box<Job>, response: bool, env: &mut Env<'_, '_>) {
         let p = &w.sc.parameters.dsp;
         let mean = if response {
             p.response_service_ms
@@ -298,7 +310,7 @@ impl Dsp {
     /// A worker finished a job: a request goes on to its CSP (or, refused,
     /// back to the user); a response goes back to the user; an alert ends
     /// here, logged for the SIEM rule.
-    pub fn done(&mut self, w: &World, mut job: Job, response: bool, env: &mut Env<'_, '_>) {
+    pub fn done(&mut self, w: &World, mut job: Box<Job>, response: bool, env: &mut Env<'_, '_>) {
         let now = env.now();
         // A lost primary data centre: work in flight is redone after failover.
         if let Some(back) = Self::down_until(w, now) {
