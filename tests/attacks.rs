@@ -729,16 +729,21 @@ fn an_electricity_credential_alone_cannot_touch_gas_meters() {
         "attack.acb_key=true",
         "attack.fuel=\"electricity\"",
     ];
+    // (The attack's own outcomes: recovery work after detection may meet
+    // refusals of its own.)
+    let attack_refused = |s: &Value| n(&s["requests"]["attack"]["outcomes"]["meter_refused"]);
     let s = run("mass_disconnect", &wan);
     sound(&s);
-    assert_eq!(refused(&s, "bad_signature"), gas);
+    assert!(refused(&s, "bad_signature") >= gas);
+    assert_eq!(attack_refused(&s), gas);
     assert_eq!(n(&s["attack"]["executed"]), 300 - gas);
     // Holding only the gas credential, the electricity meters refuse instead.
     let mut gas_only = wan;
     gas_only[4] = "attack.fuel=\"gas\"";
     let s = run("mass_disconnect", &gas_only);
     sound(&s);
-    assert_eq!(refused(&s, "bad_signature"), 300 - gas);
+    assert!(refused(&s, "bad_signature") >= 300 - gas);
+    assert_eq!(attack_refused(&s), 300 - gas);
     assert_eq!(n(&s["attack"]["executed"]), gas);
 }
 
@@ -811,4 +816,62 @@ fn a_dsp_that_is_down_checks_nothing_until_failover() {
         refused(down.1, down.1 + 300.0) > 0,
         "the backlog is checked after failover"
     );
+}
+
+#[test]
+fn analysts_are_not_an_oracle() {
+    // False positives: business as usual with frequent benign events about
+    // users, a third of them escalated; each escalation contains an honest
+    // user, whose requests then end suspended.
+    let s = run(
+        "bau_small",
+        &[
+            "crypto.mode=\"modeled\"",
+            "parameters.soc.benign_events_per_day=200",
+            "parameters.soc.false_positive_share=0.3",
+        ],
+    );
+    sound(&s);
+    assert!(n(&s["security_events_logged"]["benign"]) > 20);
+    let fp = n(&s["security_false_escalations"]);
+    assert!(fp > 0);
+    assert_eq!(
+        s["incidents_escalated_users"].as_array().unwrap().len() as i64,
+        fp
+    );
+    assert!(
+        s["time_to_detect_s"].is_null(),
+        "no real incident was detected"
+    );
+    let suspended: i64 = s["requests"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|k| n(&k["outcomes"]["dsp_user_suspended"]))
+        .sum();
+    assert!(suspended > 0, "the honest users' traffic is lost");
+    // With no false positives, nobody is escalated.
+    let none = run(
+        "bau_small",
+        &[
+            "crypto.mode=\"modeled\"",
+            "parameters.soc.benign_events_per_day=200",
+            "parameters.soc.false_positive_share=0",
+        ],
+    );
+    assert_eq!(n(&none["security_false_escalations"]), 0);
+    assert!(none["incidents_escalated_users"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Misses: analysts who dismiss every real event never detect the
+    // headline attack, and more of it executes.
+    let sets = |miss: &'static str| [SMALL, "crypto.mode=\"modeled\"", miss];
+    let sharp = run("mass_disconnect", &sets("parameters.soc.miss_share=0"));
+    let blind = run("mass_disconnect", &sets("parameters.soc.miss_share=1"));
+    sound(&blind);
+    assert!(!sharp["time_to_detect_s"].is_null());
+    assert!(blind["time_to_detect_s"].is_null());
+    assert!(n(&blind["security_events_missed"]) > 0);
+    assert!(n(&blind["attack"]["executed"]) >= n(&sharp["attack"]["executed"]));
 }

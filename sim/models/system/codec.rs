@@ -131,7 +131,9 @@ impl Wire for SecurityEvent {
     fn put(&self, out: &mut Vec<u8>) {
         out.push(self.index() as u8);
         match *self {
-            SecurityEvent::Anomaly(u) | SecurityEvent::CustomerReports(u) => u.put(out),
+            SecurityEvent::Anomaly(u)
+            | SecurityEvent::CustomerReports(u)
+            | SecurityEvent::Benign(u) => u.put(out),
             SecurityEvent::AlertVolume | SecurityEvent::MeterRefusalAlert => {}
         }
     }
@@ -141,6 +143,7 @@ impl Wire for SecurityEvent {
             1 => SecurityEvent::CustomerReports(u32::take(b)),
             2 => SecurityEvent::AlertVolume,
             3 => SecurityEvent::MeterRefusalAlert,
+            4 => SecurityEvent::Benign(u32::take(b)),
             t => panic!("security event tag {t}"),
         }
     }
@@ -208,6 +211,7 @@ impl Wire for Msg {
             Msg::SignedPreCommand(j) => job(19, j, out),
             Msg::Recover(s) => (20u8, *s).put(out),
             Msg::AttackTick(i) => (21u8, *i).put(out),
+            Msg::BenignTick => out.push(25),
             Msg::QuarantineNotice(j) => job(22, j, out),
             Msg::UplinkDone(j) => job(24, j, out),
             Msg::QuarantineDecision(j, r) => {
@@ -246,6 +250,7 @@ impl Wire for Msg {
             19 => Msg::SignedPreCommand(Box::new(Job::take(b))),
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
+            25 => Msg::BenignTick,
             22 => Msg::QuarantineNotice(Box::new(Job::take(b))),
             24 => Msg::UplinkDone(Box::new(Job::take(b))),
             23 => {
@@ -351,6 +356,7 @@ impl Wire for SocTotals {
         self.queue_len_max.put(out);
         self.series.put(out);
         (self.logged, self.operational, self.unattributed).put(out);
+        (self.missed, self.false_escalations).put(out);
         self.escalated.put(out);
         self.first_escalation_ns.put(out);
         self.time_to_triage.put(out);
@@ -358,6 +364,7 @@ impl Wire for SocTotals {
     fn take(b: &mut &[u8]) -> Self {
         let (utilisation, queue_len_max, series) = Wire::take(b);
         let (logged, operational, unattributed) = Wire::take(b);
+        let (missed, false_escalations) = Wire::take(b);
         let (escalated, first_escalation_ns) = Wire::take(b);
         SocTotals {
             utilisation,
@@ -366,6 +373,8 @@ impl Wire for SocTotals {
             logged,
             operational,
             unattributed,
+            missed,
+            false_escalations,
             escalated,
             first_escalation_ns,
             time_to_triage: Wire::take(b),
@@ -492,6 +501,8 @@ mod tests {
             Msg::Recover(RecoveryStep::FixNext),
             Msg::Recover(RecoveryStep::Redeliver(12)),
             Msg::AttackTick(2),
+            Msg::BenignTick,
+            Msg::Security(SecurityEvent::Benign(3)),
             Msg::QuarantineNotice(j.clone()),
             Msg::UplinkDone(j.clone()),
             Msg::QuarantineDecision(j.clone(), false),

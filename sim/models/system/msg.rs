@@ -232,15 +232,21 @@ pub enum SecurityEvent {
     AlertVolume,
     /// A meter refused a command and said so (alert 0x8F30).
     MeterRefusalAlert,
+    /// An event about a user that is not an attack: business-as-usual
+    /// noise (a user's legitimate traffic spike over its threshold, calls
+    /// after legitimate disconnections). Analysts cannot tell it from a
+    /// real one but by their accuracy (`parameters.soc.false_positive_share`).
+    Benign(u32),
 }
 
 impl SecurityEvent {
     /// Every kind's name, in [`SecurityEvent::index`] order.
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "anomaly",
         "customer_reports",
         "alert_volume",
         "meter_refusal_alerts",
+        "benign",
     ];
 
     /// The event kind's index in [`SecurityEvent::NAMES`].
@@ -250,6 +256,7 @@ impl SecurityEvent {
             SecurityEvent::CustomerReports(_) => 1,
             SecurityEvent::AlertVolume => 2,
             SecurityEvent::MeterRefusalAlert => 3,
+            SecurityEvent::Benign(_) => 4,
         }
     }
 }
@@ -325,6 +332,9 @@ pub enum Msg {
     QuarantineDecision(Box<Job>, bool),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
+    /// The SOC's next business-as-usual event that is not an attack
+    /// (`parameters.soc.benign_events_per_day`).
+    BenignTick,
     /// The next action of the run's attack `i` (by the attacker, or by a
     /// compromised or failing party).
     AttackTick(u8),

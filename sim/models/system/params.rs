@@ -151,6 +151,9 @@ pub struct Soc {
     pub customer_call_mean_min: f64,
     pub customer_reports_to_incident: u32,
     pub meter_refusal_alerts: bool,
+    pub benign_events_per_day: f64,
+    pub false_positive_share: f64,
+    pub miss_share: f64,
 }
 
 /// Incident response and recovery.
@@ -193,6 +196,9 @@ fn nonneg(k: &str, v: f64) -> Result<(), (String, String)> {
     let msg = match v {
         _ if k.ends_with("_per_meter_day") && v > MAX_PER_METER_DAY => {
             format!("must be at most {MAX_PER_METER_DAY} per meter per day, got {v}")
+        }
+        _ if k.ends_with("_per_day") && v > MAX_PER_METER_DAY => {
+            format!("must be at most {MAX_PER_METER_DAY} per day, got {v}")
         }
         _ if v.is_finite() && v >= 0.0 => return Ok(()),
         _ => format!("must be a finite number >= 0, got {v}"),
@@ -288,6 +294,7 @@ impl Params {
             ),
             ("traffic.other_per_meter_day", t.other_per_meter_day),
             ("traffic.alerts_per_meter_day", t.alerts_per_meter_day),
+            ("soc.benign_events_per_day", self.soc.benign_events_per_day),
             ("user_link.mean_extra_ms", self.user_link.mean_extra_ms),
             ("user_link.sign_ms", self.user_link.sign_ms),
             ("dsp.to_csp_mean_extra_ms", self.dsp.to_csp_mean_extra_ms),
@@ -342,6 +349,8 @@ impl Params {
             ("meters.gas_share", self.meters.gas_share),
             ("meters.misaddressed_share", self.meters.misaddressed_share),
             ("traffic.tariff_campaign_share", t.tariff_campaign_share),
+            ("soc.false_positive_share", self.soc.false_positive_share),
+            ("soc.miss_share", self.soc.miss_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err((

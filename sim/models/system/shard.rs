@@ -131,6 +131,7 @@ impl ShardModel for SystemShard {
             Msg::Response(job) => self.dsp.as_mut().expect(OWNED).response(w, job, prep, env),
             Msg::Contain(u) => self.dsp.as_mut().expect(OWNED).contain(w, u, env),
             Msg::Security(e) => self.soc.as_mut().expect(OWNED).event(w, e, env),
+            Msg::BenignTick => self.soc.as_mut().expect(OWNED).benign_tick(w, env),
             Msg::TriageDone(e, raised) => {
                 self.soc.as_mut().expect(OWNED).triaged(w, e, raised, env)
             }

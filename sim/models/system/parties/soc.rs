@@ -5,6 +5,16 @@
 //! as incidents about that user, alert-volume events are categorised as
 //! operational. With incident response on, an escalated incident leads,
 //! after the containment delay, to the user's suspension at the DSP.
+//!
+//! The analysts are not an oracle: business-as-usual events about users
+//! that are not attacks arrive too (`parameters.soc.benign_events_per_day`),
+//! and an analyst's categorisation of an event about a user has an
+//! accuracy: it escalates a benign one with probability
+//! `false_positive_share` (the honest user is contained, losing its
+//! traffic until its credentials are reissued) and dismisses a real one as
+//! operational with probability `miss_share`. The two shares are the
+//! analysts' confusion matrix; which row applies is the event's nature,
+//! never read otherwise.
 
 use crate::engine::time::secs_to_ns;
 use crate::engine::SimTime;
@@ -27,6 +37,10 @@ pub struct Soc {
     /// Incidents with no user to contain (meters refusing forged or
     /// replayed commands say so, but not who sent them).
     unattributed: u64,
+    /// Real events about a user dismissed as operational.
+    missed: u64,
+    /// Benign events escalated as incidents.
+    false_escalations: u64,
     /// A meter-refusal event is with an analyst: later refusal alerts are
     /// logged but not queued again until it is triaged.
     refusal_in_triage: bool,
@@ -53,6 +67,10 @@ pub struct SocTotals {
     pub operational: u64,
     /// Incidents with no user to contain.
     pub unattributed: u64,
+    /// Real events about a user dismissed as operational (`miss_share`).
+    pub missed: u64,
+    /// Benign events escalated as incidents (`false_positive_share`).
+    pub false_escalations: u64,
     /// Users escalated, in order.
     pub escalated: Vec<u32>,
     /// First escalation, nanoseconds.
@@ -69,6 +87,8 @@ impl Soc {
             logged: [0; SecurityEvent::NAMES.len()],
             operational: 0,
             unattributed: 0,
+            missed: 0,
+            false_escalations: 0,
             refusal_in_triage: false,
             escalated: Vec::new(),
             first_escalation_ns: None,
@@ -95,6 +115,18 @@ impl Soc {
         }
     }
 
+    /// The next benign event: about a user drawn uniformly, after an
+    /// exponential gap (the first tick, at the start, only starts the stream).
+    pub fn benign_tick(&mut self, w: &World, env: &mut Env<'_, '_>) {
+        if env.now().0 > 1 {
+            let u = (env.rng.open01() * w.users as f64) as u32;
+            self.event(w, SecurityEvent::Benign(u.min(w.users - 1)), env);
+        }
+        let gap_ms = 86_400e3 / w.sc.parameters.soc.benign_events_per_day;
+        let gap = env.rng.exp_ms(gap_ms).max(1);
+        env.send_self(gap, Msg::BenignTick);
+    }
+
     /// An analyst takes an event: triage takes an exponential time, and
     /// cannot begin while the SOC is out of action (`soc_outage`).
     fn start(&mut self, w: &World, e: SecurityEvent, raised: u64, env: &mut Env<'_, '_>) {
@@ -116,8 +148,26 @@ impl Soc {
         if let Some(((e2, r2), _)) = self.analysts.finish(now) {
             self.start(w, e2, r2, env);
         }
+        let p = &w.sc.parameters.soc;
         let user = match e {
-            SecurityEvent::Anomaly(u) | SecurityEvent::CustomerReports(u) => u,
+            SecurityEvent::Anomaly(u) | SecurityEvent::CustomerReports(u) => {
+                if env.rng.open01() < p.miss_share {
+                    self.missed += 1;
+                    self.operational += 1;
+                    return;
+                }
+                u
+            }
+            SecurityEvent::Benign(u) => {
+                if env.rng.open01() >= p.false_positive_share {
+                    self.operational += 1;
+                    return;
+                }
+                if !self.escalated.contains(&u) {
+                    self.false_escalations += 1;
+                }
+                u
+            }
             SecurityEvent::AlertVolume => {
                 self.operational += 1;
                 return;
@@ -132,7 +182,10 @@ impl Soc {
             return;
         }
         self.escalated.push(user);
-        self.first_escalation_ns.get_or_insert(now.0);
+        // Detection (results' time to detect) counts real incidents only.
+        if !matches!(e, SecurityEvent::Benign(_)) {
+            self.first_escalation_ns.get_or_insert(now.0);
+        }
         let r = &w.sc.parameters.response;
         if r.enabled {
             let d = secs_to_ns(r.contain_after_escalation_min * 60.0)
@@ -153,6 +206,8 @@ impl Soc {
             logged: self.logged,
             operational: self.operational,
             unattributed: self.unattributed,
+            missed: self.missed,
+            false_escalations: self.false_escalations,
             escalated: self.escalated.clone(),
             first_escalation_ns: self.first_escalation_ns,
             time_to_triage: std::mem::take(&mut self.time_to_triage),

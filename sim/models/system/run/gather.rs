@@ -183,6 +183,14 @@ impl ShardTotals {
         self.soc.as_ref().map_or(0, |s| s.unattributed)
     }
 
+    /// The SOC's real events about a user dismissed as operational, and
+    /// benign events escalated (zeros without an SOC figure).
+    pub fn soc_errors(&self) -> (u64, u64) {
+        self.soc
+            .as_ref()
+            .map_or((0, 0), |s| (s.missed, s.false_escalations))
+    }
+
     /// The SOC's events logged by kind, events categorised operational,
     /// users escalated, and the first escalation (zeros without an SOC figure).
     pub fn soc_figures(

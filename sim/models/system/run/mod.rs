@@ -141,6 +141,9 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     for r in 0..3 {
         sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
     }
+    if world.sc.parameters.soc.benign_events_per_day > 0.0 {
+        sim.schedule(world.soc, SimTime(1), Msg::BenignTick);
+    }
     // The emergency-fix campaign of a declared vulnerability, per supplier.
     for s in 0..world.suppliers {
         if let Some((start, _)) = world.fix_campaign(s) {

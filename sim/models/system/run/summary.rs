@@ -387,6 +387,8 @@ pub(super) fn write(
         "security_events_logged": logged_json,
         "security_incidents_unattributed": t.soc_unattributed(),
         "security_events_operational": operational,
+        "security_events_missed": t.soc_errors().0,
+        "security_false_escalations": t.soc_errors().1,
         "security_events_time_to_triage_s": triage,
         "incidents_escalated_users": escalated,
         "quarantined": total(rows, Col::Quarantined),
