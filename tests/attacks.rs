@@ -875,3 +875,35 @@ fn analysts_are_not_an_oracle() {
     assert!(n(&blind["security_events_missed"]) > 0);
     assert!(n(&blind["attack"]["executed"]) >= n(&sharp["attack"]["executed"]));
 }
+
+#[test]
+fn alerts_for_a_user_that_is_down_are_retried_held_and_delivered_or_dropped() {
+    let d = |s: &Value, k: &str| n(&s["alert_delivery"][k]);
+    // An hour's outage: alerts raised more than 300 s before it ends are
+    // held, and delivered when the supplier is back.
+    let s = run("user_outage", &[]);
+    sound(&s);
+    assert!(d(&s, "first_attempt") > 0);
+    assert!(d(&s, "from_hold") > 10, "{}", s["alert_delivery"]);
+    assert_eq!(d(&s, "dropped"), 0);
+    // Every alert that ended at the DSP was delivered or dropped, or waits.
+    let authenticated = n(&s["requests"]["alert"]["outcomes"]["ok"]);
+    let ways: i64 = ["first_attempt", "retry", "from_hold", "dropped"]
+        .iter()
+        .map(|k| d(&s, k))
+        .sum();
+    assert_eq!(ways, authenticated);
+    // A two-minute outage: its alerts are delivered on the retry.
+    let short = run("user_outage", &["attack.duration_s=120"]);
+    assert!(d(&short, "retry") > 0, "{}", short["alert_delivery"]);
+    assert_eq!(d(&short, "from_hold"), 0);
+    // A hold shorter than the outage drops them.
+    let dropped = run("user_outage", &["parameters.dsp.alert_hold_h=0.25"]);
+    assert!(d(&dropped, "dropped") > 0, "{}", dropped["alert_delivery"]);
+    // Without the outage, every alert is delivered at once.
+    let none = run("user_outage", &["attack.duration_s=1"]);
+    assert_eq!(
+        d(&none, "retry") + d(&none, "from_hold") + d(&none, "dropped"),
+        0
+    );
+}

@@ -96,6 +96,7 @@ pub const KINDS: &[&str] = &[
     "dsp_outage",
     "soc_outage",
     "csp_outage",
+    "user_outage",
 ];
 
 /// One attack table with random holdings and parameters.
@@ -164,6 +165,14 @@ fn attack_table(
                 d.below(3),
                 d.unit(),
                 d.unit() * 300.0
+            );
+        }
+        "user_outage" => {
+            let _ = write!(
+                t,
+                "victim = {}\nduration_s = {}\n",
+                d.below(users as u64),
+                10.0 + d.below(7200) as f64
             );
         }
         "csp_outage" => {

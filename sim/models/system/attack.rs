@@ -40,6 +40,9 @@ pub enum AttackKind {
     /// One region's CSP (communications service provider) loses its
     /// primary data centre until its standby takes over.
     CspOutage,
+    /// A DCC user's gateway connection is down: the device alerts for it
+    /// cannot be delivered (retried, held, delivered when it is back).
+    UserOutage,
 }
 
 /// Where the attacker's commands enter the system.
@@ -97,6 +100,8 @@ pub enum AttackSpec {
     SocOutage(SocOutage),
     /// One region's CSP is down for `duration_s` (its failover time).
     CspOutage(CspOutage),
+    /// A user's gateway connection is down for `duration_s`.
+    UserOutage(UserOutage),
 }
 
 /// `disconnect` and `firmware`: commands to the victim supplier's meters.
@@ -269,6 +274,24 @@ pub struct CspOutage {
     pub duration_s: f64,
 }
 
+/// `user_outage`: user `victim`'s DCC gateway connection is lost for
+/// `duration_s`: device alerts for it are retried and held by the DSP
+/// (`parameters.dsp.alert_retry_s`, `alert_hold_h`) and delivered when it
+/// is back, or dropped once held too long.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserOutage {
+    /// The user (index).
+    #[serde(default)]
+    pub victim: u32,
+    /// Clock hour the connection is lost.
+    #[serde(default = "default_start_h")]
+    pub start_h: f64,
+    /// How long it stays lost, seconds.
+    #[serde(default = "default_duration")]
+    pub duration_s: f64,
+}
+
 /// `soc_outage`: the SOC cannot triage.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -371,6 +394,7 @@ impl AttackSpec {
             AttackSpec::DspOutage(_) => AttackKind::DspOutage,
             AttackSpec::SocOutage(_) => AttackKind::SocOutage,
             AttackSpec::CspOutage(_) => AttackKind::CspOutage,
+            AttackSpec::UserOutage(_) => AttackKind::UserOutage,
         }
     }
 
@@ -385,6 +409,7 @@ impl AttackSpec {
             AttackSpec::DspOutage(a) => a.start_h,
             AttackSpec::SocOutage(a) => a.start_h,
             AttackSpec::CspOutage(a) => a.start_h,
+            AttackSpec::UserOutage(a) => a.start_h,
         }
     }
 
@@ -400,6 +425,7 @@ impl AttackSpec {
             AttackSpec::DspOutage(a) => &mut a.start_h,
             AttackSpec::SocOutage(a) => &mut a.start_h,
             AttackSpec::CspOutage(a) => &mut a.start_h,
+            AttackSpec::UserOutage(a) => &mut a.start_h,
         }
     }
 
@@ -421,6 +447,7 @@ impl AttackSpec {
             AttackSpec::DspOutage(a) => Some(a.duration_s),
             AttackSpec::SocOutage(a) => Some(a.duration_s),
             AttackSpec::CspOutage(a) => Some(a.duration_s),
+            AttackSpec::UserOutage(a) => Some(a.duration_s),
             _ => None,
         }
     }
@@ -482,6 +509,10 @@ impl AttackSpec {
             AttackSpec::SocOutage(a) => positive("duration_s", a.duration_s),
             AttackSpec::CspOutage(a) => {
                 region(a.region)?;
+                positive("duration_s", a.duration_s)
+            }
+            AttackSpec::UserOutage(a) => {
+                user(a.victim, users)?;
                 positive("duration_s", a.duration_s)
             }
         }

@@ -212,6 +212,7 @@ impl Wire for Msg {
             Msg::Recover(s) => (20u8, *s).put(out),
             Msg::AttackTick(i) => (21u8, *i).put(out),
             Msg::BenignTick => out.push(25),
+            Msg::AlertRedeliver(m, t, h) => (26u8, *m, (*t, *h)).put(out),
             Msg::QuarantineNotice(j) => job(22, j, out),
             Msg::UplinkDone(j) => job(24, j, out),
             Msg::QuarantineDecision(j, r) => {
@@ -251,6 +252,10 @@ impl Wire for Msg {
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
             25 => Msg::BenignTick,
+            26 => {
+                let (m, (t, h)) = Wire::take(b);
+                Msg::AlertRedeliver(m, t, h)
+            }
             22 => Msg::QuarantineNotice(Box::new(Job::take(b))),
             24 => Msg::UplinkDone(Box::new(Job::take(b))),
             23 => {
@@ -418,7 +423,7 @@ impl Wire for ShardTotals {
         (
             self.duplicates_discarded,
             self.duplicates_in_flight,
-            self.csp_outage_deferred,
+            (self.csp_outage_deferred, self.alert_delivery),
         )
             .put(out);
     }
@@ -435,7 +440,7 @@ impl Wire for ShardTotals {
         (
             t.duplicates_discarded,
             t.duplicates_in_flight,
-            t.csp_outage_deferred,
+            (t.csp_outage_deferred, t.alert_delivery),
         ) = Wire::take(b);
         t
     }
@@ -502,6 +507,7 @@ mod tests {
             Msg::Recover(RecoveryStep::Redeliver(12)),
             Msg::AttackTick(2),
             Msg::BenignTick,
+            Msg::AlertRedeliver(13, 14, true),
             Msg::Security(SecurityEvent::Benign(3)),
             Msg::QuarantineNotice(j.clone()),
             Msg::UplinkDone(j.clone()),

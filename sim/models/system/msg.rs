@@ -332,6 +332,9 @@ pub enum Msg {
     QuarantineDecision(Box<Job>, bool),
     /// A supplier's scheduled recovery step.
     Recover(RecoveryStep),
+    /// A failed alert delivery's next attempt at the DSP: the meter, when
+    /// the alert was raised (ns), and whether it is held (after the retry).
+    AlertRedeliver(u32, u64, bool),
     /// The SOC's next business-as-usual event that is not an attack
     /// (`parameters.soc.benign_events_per_day`).
     BenignTick,

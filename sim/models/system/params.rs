@@ -79,6 +79,8 @@ pub struct Dsp {
     pub response_service_ms: f64,
     pub to_csp_min_ms: f64,
     pub to_csp_mean_extra_ms: f64,
+    pub alert_retry_s: f64,
+    pub alert_hold_h: f64,
 }
 
 /// The CSPs' WAN.
@@ -429,6 +431,8 @@ impl Params {
             ("response.firmware_updates_per_s", r.firmware_updates_per_s),
             ("response.firmware_airtime_ms", r.firmware_airtime_ms),
             ("response.firmware_retry_min", r.firmware_retry_min),
+            ("dsp.alert_retry_s", self.dsp.alert_retry_s),
+            ("dsp.alert_hold_h", self.dsp.alert_hold_h),
             ("governance.weight_approved", g.weight_approved),
             (
                 "governance.weight_approved_with_conditions",

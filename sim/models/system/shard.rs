@@ -130,6 +130,11 @@ impl ShardModel for SystemShard {
             Msg::DspDone(job, r) => self.dsp.as_mut().expect(OWNED).done(w, job, r, env),
             Msg::Response(job) => self.dsp.as_mut().expect(OWNED).response(w, job, prep, env),
             Msg::Contain(u) => self.dsp.as_mut().expect(OWNED).contain(w, u, env),
+            Msg::AlertRedeliver(m, raised, held) => self
+                .dsp
+                .as_mut()
+                .expect(OWNED)
+                .alert_redeliver(w, m, raised, held, env),
             Msg::Security(e) => self.soc.as_mut().expect(OWNED).event(w, e, env),
             Msg::BenignTick => self.soc.as_mut().expect(OWNED).benign_tick(w, env),
             Msg::TriageDone(e, raised) => {

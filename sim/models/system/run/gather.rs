@@ -58,6 +58,8 @@ pub struct ShardTotals {
     pub duplicates_in_flight: u64,
     /// Events down CSPs put off until failover (`csp_outage`).
     pub csp_outage_deferred: u64,
+    /// Alerts delivered to users, by way of delivery (from the DSP's shard).
+    pub alert_delivery: [u64; 4],
 }
 
 impl ShardTotals {
@@ -80,6 +82,7 @@ impl ShardTotals {
             duplicates_discarded: 0,
             duplicates_in_flight: 0,
             csp_outage_deferred: 0,
+            alert_delivery: [0; 4],
         }
     }
 
@@ -99,6 +102,7 @@ impl ShardTotals {
                 t.in_flight[k] += 1;
             }
             t.duplicates_discarded += d.duplicates_discarded;
+            t.alert_delivery = d.delivery.counts;
             t.stations.push(StationFigures {
                 name: "dsp".into(),
                 utilisation: d.utilisation,
@@ -173,6 +177,9 @@ impl ShardTotals {
         self.duplicates_discarded += o.duplicates_discarded;
         self.duplicates_in_flight += o.duplicates_in_flight;
         self.csp_outage_deferred += o.csp_outage_deferred;
+        for (a, b) in self.alert_delivery.iter_mut().zip(o.alert_delivery) {
+            *a += b;
+        }
         for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
             *a += b;
         }

@@ -167,7 +167,8 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
             AttackSpec::CspTamper(_)
             | AttackSpec::DspOutage(_)
             | AttackSpec::SocOutage(_)
-            | AttackSpec::CspOutage(_) => {}
+            | AttackSpec::CspOutage(_)
+            | AttackSpec::UserOutage(_) => {}
         }
     }
 }

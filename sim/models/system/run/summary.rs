@@ -382,6 +382,11 @@ pub(super) fn write(
         }).collect::<Vec<_>>(),
         "csp_duplicates": duplicates,
         "csp_outage_deferred": t.csp_outage_deferred,
+        "alert_delivery": crate::models::system::parties::dsp::AlertDelivery::NAMES
+            .iter()
+            .zip(t.alert_delivery)
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect::<serde_json::Map<_, _>>(),
         "meter_hours_off_by_attack": g.attack_off.iter().sum::<i64>() as f64 / 3600.0,
         "vulnerability": vulnerability_json(world, rows),
         "security_events_logged": logged_json,

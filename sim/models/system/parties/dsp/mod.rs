@@ -11,8 +11,10 @@
 //! checks and command building are pure, so a window's worth of them run
 //! in parallel in [`Dsp::prepare`] and are applied in key order.
 
+mod alerts;
 mod anomaly;
 
+pub use self::alerts::AlertDelivery;
 use self::anomaly::{Raise, Security};
 use crate::crypto::ecdsa::hash_to_scalar;
 use crate::crypto::gbcs::{frame, Cra, MessageKind};
@@ -37,6 +39,8 @@ pub struct Dsp {
     series: Series,
     crypto: CryptoCounters,
     duplicates_discarded: u64,
+    /// Alerts delivered to users, retried, held or dropped.
+    delivery: AlertDelivery,
 }
 
 /// What the run's results take from the DSP.
@@ -57,6 +61,8 @@ pub struct DspTotals {
     pub queued: Vec<usize>,
     /// Responses to a tampering CSP's copies, discarded.
     pub duplicates_discarded: u64,
+    /// Alerts delivered to users, by way of delivery.
+    pub delivery: AlertDelivery,
 }
 
 impl Dsp {
@@ -69,6 +75,7 @@ impl Dsp {
             series: Series::default(),
             crypto: CryptoCounters::default(),
             duplicates_discarded: 0,
+            delivery: AlertDelivery::default(),
         }
     }
 
@@ -323,8 +330,12 @@ impl Dsp {
         }
         let p = &w.sc.parameters;
         if response && job.kind == ReqKind::Alert {
-            // Alerts end at the DCC, logged by security operations.
+            // Alerts are logged by security operations, and those that
+            // authenticated are delivered to the meter's supplier.
             self.alerts.record_alert(&job, now);
+            if job.outcome == Outcome::Ok {
+                self.delivery.deliver(w, job.meter, job.created_ns, env);
+            }
             if job.origin == Origin::RefusalAlert {
                 env.send(
                     w.soc,
@@ -387,7 +398,20 @@ impl Dsp {
                 .map(|(j, _)| j.kind as usize)
                 .collect(),
             duplicates_discarded: self.duplicates_discarded,
+            delivery: self.delivery,
         }
+    }
+
+    /// A failed alert delivery's next attempt (see [`AlertDelivery`]).
+    pub fn alert_redeliver(
+        &mut self,
+        w: &World,
+        m: u32,
+        raised_ns: u64,
+        held: bool,
+        env: &mut Env<'_, '_>,
+    ) {
+        self.delivery.redeliver(w, m, raised_ns, held, env);
     }
 }
 
