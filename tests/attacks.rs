@@ -97,7 +97,15 @@ fn replayed_commands_are_refused_as_stale() {
     // about 4,000 x (0.043 top-ups + 0.012 tariff and critical) / 24.
     assert!(sent >= 10, "captured and replayed {sent}");
     assert_eq!(n(&s["attack"]["executed"]), 0);
-    assert_eq!(refused(&s, "replay"), sent);
+    // (The meters' refusals as stale also count business-as-usual
+    // commands overtaken on the WAN, e.g. by a long firmware delivery.)
+    assert_eq!(attack_outcome(&s, "replay"), sent);
+    assert!(refused(&s, "replay") >= sent);
+}
+
+/// How many of the attack's requests ended with `outcome`.
+fn attack_outcome(s: &Value, outcome: &str) -> i64 {
+    n(&s["requests"]["attack"]["outcomes"][outcome])
 }
 
 #[test]
@@ -110,7 +118,7 @@ fn wrongly_signed_firmware_is_refused() {
     // a later command of the supplier and refused as stale instead.
     let bad = refused(&s, "bad_firmware_signature");
     assert!(bad >= 190, "{bad}");
-    assert_eq!(bad + refused(&s, "replay"), 200);
+    assert_eq!(bad + attack_outcome(&s, "replay"), 200);
     assert_eq!(n(&s["firmware_fixed"]), 0);
 }
 
@@ -139,7 +147,7 @@ fn a_compromised_csp_causes_loss_and_reordering_but_forges_nothing() {
     sound(&s);
     assert_eq!(n(&s["attack"]["executed"]), 0);
     let harm = |s: &Value| {
-        ["on_demand_read", "other", "prepayment_topup"]
+        ["on_demand_read", "configuration", "prepayment_topup"]
             .iter()
             .map(|k| {
                 n(&s["requests"][k]["outcomes"]["wan_timeout"])
@@ -565,9 +573,21 @@ fn meters_refusing_wan_forgeries_raise_alerts_the_soc_logs() {
     );
     sound(&s);
     assert_eq!(refused(&s, "bad_mac"), 300);
-    // One GBCS 0x8F30 alert per refused command reaches the SOC's log; the
-    // analysts categorise it as an incident they cannot attribute to a user.
-    assert_eq!(n(&s["security_events_logged"]["meter_refusal_alerts"]), 300);
+    // One GBCS 0x8F30 alert per refused command (the forgeries and any
+    // business-as-usual command overtaken on the WAN) reaches the SOC's
+    // log; the analysts categorise it as an incident they cannot
+    // attribute to a user.
+    let refusals: i64 = s["meter_refusals"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(n)
+        .sum();
+    assert!(refusals >= 300);
+    assert_eq!(
+        n(&s["security_events_logged"]["meter_refusal_alerts"]),
+        refusals
+    );
     assert!(n(&s["security_incidents_unattributed"]) >= 1);
     let off = run(
         "forged_commands",
@@ -618,7 +638,7 @@ fn a_replayed_network_operator_command_is_refused() {
     let sent = n(&s["attack"]["sent"]);
     assert!(sent > 0, "captured and replayed {sent}");
     assert_eq!(n(&s["attack"]["executed"]), 0);
-    assert_eq!(refused(&s, "replay"), sent);
+    assert_eq!(attack_outcome(&s, "replay"), sent);
 }
 
 #[test]
@@ -821,16 +841,18 @@ fn a_dsp_that_is_down_checks_nothing_until_failover() {
 #[test]
 fn analysts_are_not_an_oracle() {
     // False positives: business as usual with frequent benign events about
-    // users, a third of them escalated; each escalation contains an honest
-    // user, whose requests then end suspended.
-    let s = run(
-        "bau_small",
-        &[
+    // users (they look like threshold breaches); a third of those below
+    // the evidence bar are escalated all the same, each containing an
+    // honest user, whose requests then end suspended.
+    let benign = |extra: &[&'static str]| {
+        let mut sets = vec![
             "crypto.mode=\"modeled\"",
             "parameters.soc.benign_events_per_day=200",
-            "parameters.soc.false_positive_share=0.3",
-        ],
-    );
+        ];
+        sets.extend_from_slice(extra);
+        run("bau_small", &sets)
+    };
+    let s = benign(&["parameters.soc.false_positive_share=0.3"]);
     sound(&s);
     assert!(n(&s["security_events_logged"]["benign"]) > 20);
     let fp = n(&s["security_false_escalations"]);
@@ -850,23 +872,32 @@ fn analysts_are_not_an_oracle() {
         .map(|k| n(&k["outcomes"]["dsp_user_suspended"]))
         .sum();
     assert!(suspended > 0, "the honest users' traffic is lost");
-    // With no false positives, nobody is escalated.
-    let none = run(
-        "bau_small",
-        &[
-            "crypto.mode=\"modeled\"",
-            "parameters.soc.benign_events_per_day=200",
-            "parameters.soc.false_positive_share=0",
-        ],
-    );
-    assert_eq!(n(&none["security_false_escalations"]), 0);
-    assert!(none["incidents_escalated_users"]
+    // Categorisation reads the evidence: with no false positives at all,
+    // benign breaches about the same user within the corroboration window
+    // still add up to an escalation; with a window too short to hold two
+    // events, nobody is escalated.
+    let piled = benign(&["parameters.soc.false_positive_share=0"]);
+    assert!(n(&piled["security_false_escalations"]) > 0);
+    let apart = benign(&[
+        "parameters.soc.false_positive_share=0",
+        "parameters.soc.corroboration_window_h=0.0001",
+    ]);
+    assert_eq!(n(&apart["security_false_escalations"]), 0);
+    assert!(apart["incidents_escalated_users"]
         .as_array()
         .unwrap()
         .is_empty());
-    // Misses: analysts who dismiss every real event never detect the
-    // headline attack, and more of it executes.
-    let sets = |miss: &'static str| [SMALL, "crypto.mode=\"modeled\"", miss];
+    // Misses: analysts who dismiss every event whose evidence reaches the
+    // bar (and escalate nothing below it) never detect the headline
+    // attack, and more of it executes.
+    let sets = |miss: &'static str| {
+        [
+            SMALL,
+            "crypto.mode=\"modeled\"",
+            "parameters.soc.false_positive_share=0",
+            miss,
+        ]
+    };
     let sharp = run("mass_disconnect", &sets("parameters.soc.miss_share=0"));
     let blind = run("mass_disconnect", &sets("parameters.soc.miss_share=1"));
     sound(&blind);
@@ -874,6 +905,60 @@ fn analysts_are_not_an_oracle() {
     assert!(blind["time_to_detect_s"].is_null());
     assert!(n(&blind["security_events_missed"]) > 0);
     assert!(n(&blind["attack"]["executed"]) >= n(&sharp["attack"]["executed"]));
+    // The victim deleting the attacker's quarantined requests tells the
+    // SOC, which weighs it as evidence.
+    assert!(n(&sharp["security_events_logged"]["disowned_requests"]) > 0);
+}
+
+#[test]
+fn a_breach_alone_is_not_evidence_enough() {
+    // With only threshold breaches as evidence (the victim's reports and
+    // its deletions weigh nothing) and a bar no sequence of breaches
+    // within the window can reach, the attack is never escalated: the
+    // analysts dismiss it on the evidence, not by chance (no errors).
+    let quiet = [
+        SMALL,
+        "crypto.mode=\"modeled\"",
+        "parameters.soc.false_positive_share=0",
+        "parameters.soc.miss_share=0",
+        "parameters.soc.supplier_report_weight=0",
+        "parameters.soc.disowned_weight=0",
+    ];
+    let mut high = quiet.to_vec();
+    high.push("parameters.soc.escalation_evidence=1000");
+    let s = run("mass_disconnect", &high);
+    sound(&s);
+    assert!(n(&s["security_events_logged"]["anomaly"]) > 0);
+    assert!(s["time_to_detect_s"].is_null());
+    assert!(n(&s["security_events_missed"]) > 0);
+    // At a bar of one breach, the first breach triaged is escalated.
+    let mut low = quiet.to_vec();
+    low.push("parameters.soc.escalation_evidence=1");
+    assert!(!run("mass_disconnect", &low)["time_to_detect_s"].is_null());
+}
+
+#[test]
+fn a_thin_night_shift_makes_events_wait() {
+    // Many benign events, each taking an analyst 10 minutes: one analyst
+    // at night makes them wait far longer than four do.
+    let triage_p99 = |night: &'static str| {
+        let s = run(
+            "bau_small",
+            &[
+                "crypto.mode=\"modeled\"",
+                "parameters.soc.benign_events_per_day=400",
+                "parameters.soc.false_positive_share=0",
+                "parameters.soc.corroboration_window_h=0.0001",
+                night,
+            ],
+        );
+        s["security_events_time_to_triage_s"]["p99"]
+            .as_f64()
+            .unwrap()
+    };
+    let thin = triage_p99("parameters.soc.night_analysts=1");
+    let full = triage_p99("parameters.soc.night_analysts=4");
+    assert!(thin > 2.0 * full, "night of 1: {thin} s, of 4: {full} s");
 }
 
 #[test]
@@ -900,8 +985,8 @@ fn alerts_for_a_user_that_is_down_are_retried_held_and_delivered_or_dropped() {
     // A hold shorter than the outage drops them.
     let dropped = run("user_outage", &["parameters.dsp.alert_hold_h=0.25"]);
     assert!(d(&dropped, "dropped") > 0, "{}", dropped["alert_delivery"]);
-    // Without the outage, every alert is delivered at once.
-    let none = run("user_outage", &["attack.duration_s=1"]);
+    // Without the outage (a millisecond's), every alert is delivered at once.
+    let none = run("user_outage", &["attack.duration_s=0.001"]);
     assert_eq!(
         d(&none, "retry") + d(&none, "from_hold") + d(&none, "dropped"),
         0

@@ -227,10 +227,11 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
     .unwrap();
     let w = World::new(l.scenario.system().unwrap(), 1);
     let p = &w.sc.parameters;
-    let k = kind_index(MessageKind::ReadInstantaneous);
+    let k = kind_index(MessageKind::ReadDailyLog);
     for u in w.suppliers..w.users {
-        // Each of the 4 other users sends a quarter of the fleet's "other" traffic.
-        let rate = 2_000_000.0 / 4.0 * p.traffic.other_per_meter_day / 86_400.0;
+        // Each of the 4 other users sends a quarter of the fleet's
+        // DCC-scheduled traffic.
+        let rate = 2_000_000.0 / 4.0 * p.traffic.dcc_scheduled_per_meter_day / 86_400.0;
         let want = ((p.anomaly.threshold_factor * rate * p.anomaly.window_s).ceil() as u32)
             .max(p.anomaly.threshold_min);
         assert!(
@@ -246,7 +247,9 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     let s = summary_of("bau_day", "mix", &["fleet.meters=200000"]);
     let mix = s["traffic_per_meter_day"].as_object().unwrap();
-    assert_eq!(mix.len(), 8);
+    // Nine families (scheduled and on-demand reads, top-ups, tariffs, critical,
+    // configuration, firmware, DCC-scheduled, alerts) and the total.
+    assert_eq!(mix.len(), 10);
     for (family, v) in mix {
         let (rate, expected) = (v["rate"].as_f64().unwrap(), v["expected"].as_f64().unwrap());
         assert!(!v["source"].as_str().unwrap().is_empty());

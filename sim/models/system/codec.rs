@@ -133,7 +133,8 @@ impl Wire for SecurityEvent {
         match *self {
             SecurityEvent::Anomaly(u)
             | SecurityEvent::CustomerReports(u)
-            | SecurityEvent::Benign(u) => u.put(out),
+            | SecurityEvent::Benign(u)
+            | SecurityEvent::Disowned(u) => u.put(out),
             SecurityEvent::AlertVolume | SecurityEvent::MeterRefusalAlert => {}
         }
     }
@@ -144,6 +145,7 @@ impl Wire for SecurityEvent {
             2 => SecurityEvent::AlertVolume,
             3 => SecurityEvent::MeterRefusalAlert,
             4 => SecurityEvent::Benign(u32::take(b)),
+            5 => SecurityEvent::Disowned(u32::take(b)),
             t => panic!("security event tag {t}"),
         }
     }
@@ -212,6 +214,7 @@ impl Wire for Msg {
             Msg::Recover(s) => (20u8, *s).put(out),
             Msg::AttackTick(i) => (21u8, *i).put(out),
             Msg::BenignTick => out.push(25),
+            Msg::SocShift => out.push(27),
             Msg::AlertRedeliver(m, t, h) => (26u8, *m, (*t, *h)).put(out),
             Msg::QuarantineNotice(j) => job(22, j, out),
             Msg::UplinkDone(j) => job(24, j, out),
@@ -252,6 +255,7 @@ impl Wire for Msg {
             20 => Msg::Recover(Wire::take(b)),
             21 => Msg::AttackTick(u8::take(b)),
             25 => Msg::BenignTick,
+            27 => Msg::SocShift,
             26 => {
                 let (m, (t, h)) = Wire::take(b);
                 Msg::AlertRedeliver(m, t, h)
@@ -481,7 +485,7 @@ mod tests {
         j.acb_z = Some([9; 32]);
         j.dsp_out_ns = 55;
         let msgs = vec![
-            Msg::Generate(ReqKind::Other),
+            Msg::Generate(ReqKind::DccScheduled),
             Msg::AlertTick,
             Msg::Request(j.clone()),
             Msg::DspDone(j.clone(), true),
@@ -509,6 +513,8 @@ mod tests {
             Msg::BenignTick,
             Msg::AlertRedeliver(13, 14, true),
             Msg::Security(SecurityEvent::Benign(3)),
+            Msg::Security(SecurityEvent::Disowned(6)),
+            Msg::SocShift,
             Msg::QuarantineNotice(j.clone()),
             Msg::UplinkDone(j.clone()),
             Msg::QuarantineDecision(j.clone(), false),

@@ -235,18 +235,22 @@ pub enum SecurityEvent {
     /// An event about a user that is not an attack: business-as-usual
     /// noise (a user's legitimate traffic spike over its threshold, calls
     /// after legitimate disconnections). Analysts cannot tell it from a
-    /// real one but by their accuracy (`parameters.soc.false_positive_share`).
+    /// real one: it presents as a threshold breach.
     Benign(u32),
+    /// A user deleted quarantined requests it says it never sent, and told
+    /// the DCC (at most once per anomaly window).
+    Disowned(u32),
 }
 
 impl SecurityEvent {
     /// Every kind's name, in [`SecurityEvent::index`] order.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "anomaly",
         "customer_reports",
         "alert_volume",
         "meter_refusal_alerts",
         "benign",
+        "disowned_requests",
     ];
 
     /// The event kind's index in [`SecurityEvent::NAMES`].
@@ -257,6 +261,7 @@ impl SecurityEvent {
             SecurityEvent::AlertVolume => 2,
             SecurityEvent::MeterRefusalAlert => 3,
             SecurityEvent::Benign(_) => 4,
+            SecurityEvent::Disowned(_) => 5,
         }
     }
 }
@@ -338,6 +343,8 @@ pub enum Msg {
     /// The SOC's next business-as-usual event that is not an attack
     /// (`parameters.soc.benign_events_per_day`).
     BenignTick,
+    /// The SOC's shift changes (`parameters.soc.day_shift_start_h`, `_end_h`).
+    SocShift,
     /// The next action of the run's attack `i` (by the attacker, or by a
     /// compromised or failing party).
     AttackTick(u8),

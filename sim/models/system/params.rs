@@ -50,7 +50,9 @@ pub struct Traffic {
     pub prepayment_topups_per_meter_day: f64,
     pub tariff_updates_per_meter_day: f64,
     pub critical_background_per_meter_day: f64,
-    pub other_per_meter_day: f64,
+    pub configuration_per_meter_day: f64,
+    pub firmware_distribution_per_meter_day: f64,
+    pub dcc_scheduled_per_meter_day: f64,
     pub alerts_per_meter_day: f64,
     pub critical_alert_share: f64,
     pub daytime_profile_peak_ratio: f64,
@@ -147,6 +149,9 @@ pub struct Anomaly {
 #[allow(missing_docs)]
 pub struct Soc {
     pub analysts: u32,
+    pub night_analysts: u32,
+    pub day_shift_start_h: f64,
+    pub day_shift_end_h: f64,
     pub triage_mean_min: f64,
     pub alert_volume_window_s: f64,
     pub alert_volume_factor: f64,
@@ -154,6 +159,10 @@ pub struct Soc {
     pub customer_reports_to_incident: u32,
     pub meter_refusal_alerts: bool,
     pub benign_events_per_day: f64,
+    pub corroboration_window_h: f64,
+    pub escalation_evidence: f64,
+    pub supplier_report_weight: f64,
+    pub disowned_weight: f64,
     pub false_positive_share: f64,
     pub miss_share: f64,
 }
@@ -294,9 +303,26 @@ impl Params {
                 "traffic.critical_background_per_meter_day",
                 t.critical_background_per_meter_day,
             ),
-            ("traffic.other_per_meter_day", t.other_per_meter_day),
+            (
+                "traffic.configuration_per_meter_day",
+                t.configuration_per_meter_day,
+            ),
+            (
+                "traffic.firmware_distribution_per_meter_day",
+                t.firmware_distribution_per_meter_day,
+            ),
+            (
+                "traffic.dcc_scheduled_per_meter_day",
+                t.dcc_scheduled_per_meter_day,
+            ),
             ("traffic.alerts_per_meter_day", t.alerts_per_meter_day),
             ("soc.benign_events_per_day", self.soc.benign_events_per_day),
+            ("soc.escalation_evidence", self.soc.escalation_evidence),
+            (
+                "soc.supplier_report_weight",
+                self.soc.supplier_report_weight,
+            ),
+            ("soc.disowned_weight", self.soc.disowned_weight),
             ("user_link.mean_extra_ms", self.user_link.mean_extra_ms),
             ("user_link.sign_ms", self.user_link.sign_ms),
             ("dsp.to_csp_mean_extra_ms", self.dsp.to_csp_mean_extra_ms),
@@ -372,10 +398,16 @@ impl Params {
                 t.tariff_campaign_start_h,
                 t.tariff_campaign_end_h,
             ),
+            (
+                "day_shift",
+                self.soc.day_shift_start_h,
+                self.soc.day_shift_end_h,
+            ),
         ] {
             if !(0.0 <= s && s < e && e <= 24.0) {
+                let table = if k == "day_shift" { "soc" } else { "traffic" };
                 return Err((
-                    format!("traffic.{k}_start_h"),
+                    format!("{table}.{k}_start_h"),
                     format!("the window [{s}, {e}) h must lie within one day"),
                 ));
             }
@@ -427,6 +459,10 @@ impl Params {
             ("soc.triage_mean_min", self.soc.triage_mean_min),
             ("soc.alert_volume_window_s", self.soc.alert_volume_window_s),
             ("soc.alert_volume_factor", self.soc.alert_volume_factor),
+            (
+                "soc.corroboration_window_h",
+                self.soc.corroboration_window_h,
+            ),
             ("response.anchor_updates_per_s", r.anchor_updates_per_s),
             ("response.firmware_updates_per_s", r.firmware_updates_per_s),
             ("response.firmware_airtime_ms", r.firmware_airtime_ms),
@@ -465,6 +501,7 @@ impl Params {
             ("csp.central_concurrent", self.csp.central_concurrent),
             ("csp.south_concurrent", self.csp.south_concurrent),
             ("soc.analysts", self.soc.analysts),
+            ("soc.night_analysts", self.soc.night_analysts),
             (
                 "soc.customer_reports_to_incident",
                 self.soc.customer_reports_to_incident,

@@ -14,7 +14,7 @@ pub struct Fleet {
     /// Energy suppliers; meter `m` is registered to supplier `m mod suppliers`.
     #[serde(default = "default_suppliers")]
     pub suppliers: u32,
-    /// Other DCC users (network operators, other users) sending the "other" traffic.
+    /// Other DCC users (network operators, other users) sending the DCC-scheduled traffic.
     #[serde(default = "default_other_users")]
     pub other_users: u32,
     /// Share of the meters registered to each supplier (adds up to 1); empty: equal shares.
@@ -248,7 +248,7 @@ impl SystemScenario {
         // Anti-replay counters of originators other than the registered
         // supplier: one map entry (about 48 bytes) per (meter, originator)
         // pair that sent a command, at most one per such request.
-        let other_counters = (n as f64 * t.other_per_meter_day * days * 48.0) as u64;
+        let other_counters = (n as f64 * t.dcc_scheduled_per_meter_day * days * 48.0) as u64;
         n * 20 + in_flight + users * 54 * (256 << 10) + trace + other_counters + (160 << 20)
     }
 }

@@ -137,6 +137,7 @@ impl ShardModel for SystemShard {
                 .alert_redeliver(w, m, raised, held, env),
             Msg::Security(e) => self.soc.as_mut().expect(OWNED).event(w, e, env),
             Msg::BenignTick => self.soc.as_mut().expect(OWNED).benign_tick(w, env),
+            Msg::SocShift => self.soc.as_mut().expect(OWNED).shift(w, env),
             Msg::TriageDone(e, raised) => {
                 self.soc.as_mut().expect(OWNED).triaged(w, e, raised, env)
             }

@@ -50,6 +50,9 @@ pub struct Station<T> {
     stats: StationStats,
     /// Busy worker-nanoseconds in each minute of simulated time.
     minute_busy: Vec<u64>,
+    /// Every change of the number of workers, `(from ns, workers)`, the
+    /// first at time 0 (see [`Station::set_workers`]).
+    staffing: Vec<(u64, u32)>,
 }
 
 const MINUTE_NS: u64 = 60_000_000_000;
@@ -65,7 +68,47 @@ impl<T> Station<T> {
             last_change: SimTime::ZERO,
             stats: StationStats::default(),
             minute_busy: Vec::new(),
+            staffing: vec![(0, workers)],
         }
+    }
+
+    /// From `now` on, the station has `workers` workers (e.g. a shift
+    /// change; at least one). Jobs in service finish where they are; when
+    /// there are fewer workers than jobs in service, no queued job starts
+    /// until enough have finished. Returns the queued jobs that start now
+    /// (the caller schedules their completions), oldest first.
+    pub fn set_workers(&mut self, now: SimTime, workers: u32) -> Vec<T> {
+        assert!(workers >= 1, "a station needs at least one worker");
+        self.advance(now);
+        if workers != self.workers {
+            self.staffing.push((now.0, workers));
+            self.workers = workers;
+        }
+        let mut started = Vec::new();
+        while self.busy < self.workers {
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
+            self.busy += 1;
+            self.stats.started += 1;
+            self.stats.waited += 1;
+            self.stats.wait_ns_total += (now - q.arrived) as u128;
+            started.push(q.job);
+        }
+        started
+    }
+
+    /// Worker-nanoseconds on hand over `[a, b)`, from the staffing history.
+    fn capacity_ns(&self, a: u64, b: u64) -> u128 {
+        let mut total = 0u128;
+        for (i, &(from, n)) in self.staffing.iter().enumerate() {
+            let to = self.staffing.get(i + 1).map_or(u64::MAX, |s| s.0);
+            let (lo, hi) = (from.max(a), to.min(b));
+            if hi > lo {
+                total += (hi - lo) as u128 * n as u128;
+            }
+        }
+        total
     }
 
     fn advance(&mut self, now: SimTime) {
@@ -97,9 +140,10 @@ impl<T> Station<T> {
         let minutes = now.0.div_ceil(MINUTE_NS) as usize;
         (0..minutes)
             .map(|m| {
-                let len = (now.0 - m as u64 * MINUTE_NS).min(MINUTE_NS);
+                let a = m as u64 * MINUTE_NS;
+                let cap = self.capacity_ns(a, now.0.min(a + MINUTE_NS));
                 let busy = self.minute_busy.get(m).copied().unwrap_or(0);
-                busy as f64 / (self.workers as f64 * len as f64)
+                busy as f64 / cap as f64
             })
             .collect()
     }
@@ -131,6 +175,11 @@ impl<T> Station<T> {
         self.advance(now);
         assert!(self.busy > 0, "finish() with no job in service");
         self.stats.completed += 1;
+        if self.busy > self.workers {
+            // Fewer workers since this job started (a shift ended).
+            self.busy -= 1;
+            return None;
+        }
         match self.queue.pop_front() {
             Some(q) => {
                 let wait = now - q.arrived;
@@ -162,14 +211,14 @@ impl<T> Station<T> {
         &self.stats
     }
 
-    /// Mean fraction of workers busy over `[0, now]`.
+    /// Mean fraction of workers busy over `[0, now]` (of the workers on
+    /// hand at each moment; it may pass 1 just after a shift shrinks).
     pub fn utilisation(&mut self, now: SimTime) -> f64 {
-        let w = self.workers as f64;
-        let s = self.stats_at(now);
+        let busy = self.stats_at(now).busy_worker_ns;
         if now.0 == 0 {
             0.0
         } else {
-            s.busy_worker_ns as f64 / (w * now.0 as f64)
+            busy as f64 / self.capacity_ns(0, now.0) as f64
         }
     }
 }
@@ -237,6 +286,33 @@ mod tests {
         let u = s.utilisation_by_minute(SimTime(min * 3 + min / 4));
         assert_eq!(u.len(), 4);
         assert_eq!(u[3], 0.0);
+    }
+
+    #[test]
+    fn shifts_change_the_workers_on_hand() {
+        let mut s: Station<u32> = Station::new(2);
+        assert_eq!(s.arrive(SimTime(0), 1), Some(1));
+        assert_eq!(s.arrive(SimTime(0), 2), Some(2));
+        // The night shift has one worker: both finish their jobs, but the
+        // queued one waits until only one is busy.
+        assert!(s.set_workers(SimTime(10), 1).is_empty());
+        assert_eq!(s.arrive(SimTime(10), 3), None);
+        assert_eq!(s.finish(SimTime(20)), None);
+        assert_eq!(s.busy(), 1);
+        assert_eq!(s.finish(SimTime(30)), Some((3, 20)));
+        assert_eq!(s.arrive(SimTime(40), 4), None);
+        assert_eq!(s.arrive(SimTime(40), 5), None);
+        // The day shift comes in: one more worker takes the oldest job.
+        assert_eq!(s.set_workers(SimTime(50), 2), vec![4]);
+        assert_eq!(s.busy(), 2);
+        assert_eq!(s.finish(SimTime(60)), Some((5, 20)));
+        assert_eq!(s.finish(SimTime(70)), None);
+        assert_eq!(s.finish(SimTime(100)), None);
+        // Capacity: 2 workers over [0,10), 1 over [10,50), 2 over [50,100).
+        // Busy: 2 over [0,20), 1 over [20,50), 2 over [50,70), 1 over [70,100).
+        let busy = 40 + 30 + 40 + 30;
+        let cap = 20 + 40 + 100;
+        assert!((s.utilisation(SimTime(100)) - busy as f64 / cap as f64).abs() < 1e-12);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! updates, firmware images, top-up tokens) and signed service requests.
 //! Split from `world.rs`, whose `World` these methods extend.
 
-use super::world::{Signer, World, ORG_CA_NAME};
+use super::world::{ReqKind, Signer, World, ORG_CA_NAME};
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
 use crate::crypto::smki::CertRole;
@@ -255,5 +255,38 @@ impl World {
             .encode_signed(key)
             .into_boxed_slice()
         })
+    }
+}
+
+impl World {
+    /// The GBCS message kind a request to a `fuel` meter becomes. Gas
+    /// meters have no remote enable: a supplier arms them instead (SR 7.3),
+    /// and the household opens the valve.
+    pub fn message_kind(kind: ReqKind, variant: u8, fuel: Fuel) -> MessageKind {
+        let m = Self::fuel_free_kind(kind, variant);
+        if fuel == Fuel::Gas && m == MessageKind::EnableSupply {
+            MessageKind::ArmSupply
+        } else {
+            m
+        }
+    }
+
+    fn fuel_free_kind(kind: ReqKind, variant: u8) -> MessageKind {
+        match kind {
+            ReqKind::ScheduledRead | ReqKind::DccScheduled => MessageKind::ReadDailyLog,
+            // A configuration read's wire form is the instantaneous read's
+            // (same class: non-critical, ACB-MAC'd; assumption, see
+            // models/gb_default.toml).
+            ReqKind::OnDemandRead | ReqKind::Configuration => MessageKind::ReadInstantaneous,
+            ReqKind::FirmwareDistribution => MessageKind::UpdateFirmware,
+            ReqKind::PrepaymentTopUp => MessageKind::PrepaymentTopUp,
+            ReqKind::TariffUpdate => MessageKind::UpdateTariff,
+            ReqKind::CriticalCommand | ReqKind::Attack | ReqKind::Recovery => match variant % 3 {
+                0 => MessageKind::DisableSupply,
+                1 => MessageKind::EnableSupply,
+                _ => MessageKind::ArmSupply,
+            },
+            ReqKind::Alert => MessageKind::Alert,
+        }
     }
 }

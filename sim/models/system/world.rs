@@ -26,25 +26,34 @@ pub enum ReqKind {
     TariffUpdate = 3,
     /// Background critical commands (enable, disable, arm supply).
     CriticalCommand = 4,
-    /// Other non-critical traffic from other users.
-    Other = 5,
+    /// A supplier's configuration reads and non-critical changes (device
+    /// configuration, event and security logs).
+    Configuration = 5,
+    /// A supplier's business-as-usual firmware rollout: SR 11.1 image
+    /// deliveries.
+    FirmwareDistribution = 6,
+    /// DCC-scheduled requests: reads the DSP runs on other users' (network
+    /// operators') standing schedules.
+    DccScheduled = 7,
     /// A device alert on its way to the DCC.
-    Alert = 6,
+    Alert = 8,
     /// The attacker's commands or requests.
-    Attack = 7,
+    Attack = 9,
     /// Recovery work: restoring supply, replacing anchors, firmware fixes.
-    Recovery = 8,
+    Recovery = 10,
 }
 
 impl ReqKind {
     /// Every kind, in report order.
-    pub const ALL: [ReqKind; 9] = [
+    pub const ALL: [ReqKind; 11] = [
         ReqKind::ScheduledRead,
         ReqKind::OnDemandRead,
         ReqKind::PrepaymentTopUp,
         ReqKind::TariffUpdate,
         ReqKind::CriticalCommand,
-        ReqKind::Other,
+        ReqKind::Configuration,
+        ReqKind::FirmwareDistribution,
+        ReqKind::DccScheduled,
         ReqKind::Alert,
         ReqKind::Attack,
         ReqKind::Recovery,
@@ -58,7 +67,9 @@ impl ReqKind {
             ReqKind::PrepaymentTopUp => "prepayment_topup",
             ReqKind::TariffUpdate => "tariff_update",
             ReqKind::CriticalCommand => "critical_command",
-            ReqKind::Other => "other",
+            ReqKind::Configuration => "configuration",
+            ReqKind::FirmwareDistribution => "firmware_distribution",
+            ReqKind::DccScheduled => "dcc_scheduled",
             ReqKind::Alert => "alert",
             ReqKind::Attack => "attack",
             ReqKind::Recovery => "recovery",
@@ -397,7 +408,9 @@ impl World {
             r[kind_index(MessageKind::ReadDailyLog)] =
                 n * t.scheduled_reads_per_meter_day / (window_h * 3600.0);
             r[kind_index(MessageKind::ReadInstantaneous)] =
-                n * t.on_demand_reads_per_meter_day / day * peak;
+                n * (t.on_demand_reads_per_meter_day * peak + t.configuration_per_meter_day) / day;
+            r[kind_index(MessageKind::UpdateFirmware)] =
+                n * t.firmware_distribution_per_meter_day / day;
             r[kind_index(MessageKind::PrepaymentTopUp)] =
                 n * t.prepayment_topups_per_meter_day / day * peak;
             // A tariff-change campaign is announced: its rate is expected traffic.
@@ -412,13 +425,13 @@ impl World {
                 r[kind_index(k)] = n * t.critical_background_per_meter_day / 3.0 / day;
             }
         } else {
-            r[kind_index(MessageKind::ReadInstantaneous)] = n * t.other_per_meter_day / day;
+            r[kind_index(MessageKind::ReadDailyLog)] = n * t.dcc_scheduled_per_meter_day / day;
         }
         r
     }
 
     /// How many meters' worth of traffic user `u` sends: a supplier its
-    /// registered meters'; the other users share the fleet's "other"
+    /// registered meters'; the other users share the fleet's DCC-scheduled
     /// traffic equally (each may address any meter).
     pub fn traffic_meters(&self, u: u32) -> f64 {
         if u < self.suppliers {
@@ -580,33 +593,6 @@ impl World {
                 let end = start.saturating_add(crate::engine::time::secs_to_ns(a.duration_s()?));
                 (now >= start && now < end).then_some((a, end))
             })
-    }
-
-    /// The GBCS message kind a request to a `fuel` meter becomes. Gas
-    /// meters have no remote enable: a supplier arms them instead (SR 7.3),
-    /// and the household opens the valve.
-    pub fn message_kind(kind: ReqKind, variant: u8, fuel: Fuel) -> MessageKind {
-        let m = Self::fuel_free_kind(kind, variant);
-        if fuel == Fuel::Gas && m == MessageKind::EnableSupply {
-            MessageKind::ArmSupply
-        } else {
-            m
-        }
-    }
-
-    fn fuel_free_kind(kind: ReqKind, variant: u8) -> MessageKind {
-        match kind {
-            ReqKind::ScheduledRead => MessageKind::ReadDailyLog,
-            ReqKind::OnDemandRead | ReqKind::Other => MessageKind::ReadInstantaneous,
-            ReqKind::PrepaymentTopUp => MessageKind::PrepaymentTopUp,
-            ReqKind::TariffUpdate => MessageKind::UpdateTariff,
-            ReqKind::CriticalCommand | ReqKind::Attack | ReqKind::Recovery => match variant % 3 {
-                0 => MessageKind::DisableSupply,
-                1 => MessageKind::EnableSupply,
-                _ => MessageKind::ArmSupply,
-            },
-            ReqKind::Alert => MessageKind::Alert,
-        }
     }
 }
 

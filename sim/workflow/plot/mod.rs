@@ -65,7 +65,7 @@ fn svg(
     Ok(name.to_string())
 }
 
-const COLOURS: [RGBColor; 9] = [
+const COLOURS: [RGBColor; 11] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -75,6 +75,8 @@ const COLOURS: [RGBColor; 9] = [
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
 ];
 
 /// A legend entry: a short line in the series' colour.

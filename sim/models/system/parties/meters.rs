@@ -435,8 +435,14 @@ impl Meters {
                     .max(w.sc.parameters.lookahead_ns());
                 env.send_self(d, Msg::ConsumerRestore(job.meter));
             }
-            // Delivered (SR 11.1): staged until activated.
-            MessageKind::UpdateFirmware if job.firmware_genuine && self.firmware[local] < 2 => {
+            // Delivered (SR 11.1): staged until activated. A business-as-usual
+            // rollout's image is not the fix (the model tracks only the
+            // emergency fix's version), so it stages nothing the fix needs.
+            MessageKind::UpdateFirmware
+                if job.firmware_genuine
+                    && self.firmware[local] < 2
+                    && job.origin != Origin::Bau =>
+            {
                 self.staged[local] = true;
             }
             // Activated (SR 11.3): the fixed firmware runs (the staged image is used up).

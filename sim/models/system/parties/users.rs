@@ -13,7 +13,7 @@ use super::suppliers::Supplier;
 use crate::crypto::gbcs::MessageKind;
 use crate::engine::{EntityId, SimTime};
 use crate::models::system::env::Env;
-use crate::models::system::msg::{Job, Msg, Origin, Outcome, RecoveryStep};
+use crate::models::system::msg::{Job, Msg, Origin, Outcome, RecoveryStep, SecurityEvent};
 use crate::models::system::stats::KindStats;
 use crate::models::system::world::{ReqKind, Signer, World};
 
@@ -22,6 +22,9 @@ use crate::models::system::world::{ReqKind, Signer, World};
 pub struct Users {
     desk: Desk,
     suppliers: Vec<Supplier>,
+    /// Per user: until when (ns) it has told the DCC it disowns held
+    /// requests (it tells once per anomaly window).
+    disowned_told: Vec<u64>,
 }
 
 /// The request kinds user `u` generates.
@@ -33,9 +36,11 @@ pub fn streams_of(w: &World, u: EntityId) -> &'static [ReqKind] {
             ReqKind::PrepaymentTopUp,
             ReqKind::TariffUpdate,
             ReqKind::CriticalCommand,
+            ReqKind::Configuration,
+            ReqKind::FirmwareDistribution,
         ]
     } else {
-        &[ReqKind::Other]
+        &[ReqKind::DccScheduled]
     }
 }
 
@@ -76,7 +81,9 @@ fn rate(w: &World, u: EntityId, kind: ReqKind, t: SimTime) -> (f64, f64) {
             (r + if hour >= s && hour < e { c } else { 0.0 }, max + c)
         }
         ReqKind::CriticalCommand => flat(tr.critical_background_per_meter_day),
-        ReqKind::Other => flat(tr.other_per_meter_day),
+        ReqKind::Configuration => flat(tr.configuration_per_meter_day),
+        ReqKind::FirmwareDistribution => flat(tr.firmware_distribution_per_meter_day),
+        ReqKind::DccScheduled => flat(tr.dcc_scheduled_per_meter_day),
         _ => (0.0, 0.0),
     }
 }
@@ -87,6 +94,7 @@ impl Users {
         Users {
             desk: Desk::new(w.users, owns),
             suppliers: (0..w.suppliers).map(|_| Supplier::default()).collect(),
+            disowned_told: vec![0; w.users as usize],
         }
     }
 
@@ -155,7 +163,9 @@ impl Users {
     /// User `u` is told that a request under its identity is quarantined:
     /// after reviewing it (`parameters.anomaly.release_mean_min`,
     /// exponential), it releases a request it made itself (its own entity
-    /// in the request id) and deletes any other (one it never sent).
+    /// in the request id) and deletes any other (one it never sent). A
+    /// user deleting requests it never sent tells the DCC's SOC, at most
+    /// once per anomaly window (`parameters.anomaly.window_s`).
     pub fn quarantine_notice(
         &mut self,
         w: &World,
@@ -167,6 +177,12 @@ impl Users {
         let mine = (job.id >> 40 & 0xFFFF) as EntityId == u;
         let review = env.rng.exp_ms(p.anomaly.release_mean_min * 60_000.0);
         let d = review.saturating_add(env.rng.user_link_ns(p));
+        let at = env.now().0.saturating_add(d);
+        let told = &mut self.disowned_told[u as usize];
+        if !mine && at >= *told {
+            *told = at.saturating_add(crate::engine::time::secs_to_ns(p.anomaly.window_s));
+            env.send(w.soc, d, Msg::Security(SecurityEvent::Disowned(u)));
+        }
         env.send(w.dsp, d, Msg::QuarantineDecision(job, mine));
     }
 

@@ -144,6 +144,10 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     if world.sc.parameters.soc.benign_events_per_day > 0.0 {
         sim.schedule(world.soc, SimTime(1), Msg::BenignTick);
     }
+    let soc = &world.sc.parameters.soc;
+    if soc.analysts != soc.night_analysts {
+        sim.schedule(world.soc, SimTime(1), Msg::SocShift);
+    }
     // The emergency-fix campaign of a declared vulnerability, per supplier.
     for s in 0..world.suppliers {
         if let Some((start, _)) = world.fix_campaign(s) {

@@ -59,13 +59,15 @@ fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
     let p = &world.sc.parameters.traffic;
     let days = (world.sc.run.end_h - world.sc.run.start_h) / 24.0;
     let meters = world.meters.max(1) as f64;
-    let rows: [(ReqKind, f64, &str); 7] = [
+    let rows: [(ReqKind, f64, &str); 9] = [
         (ReqKind::ScheduledRead, p.scheduled_reads_per_meter_day, "traffic.scheduled_reads_per_meter_day: [S3] reads ~60% of ~1.7 requests/meter-day"),
         (ReqKind::OnDemandRead, p.on_demand_reads_per_meter_day, "traffic.on_demand_reads_per_meter_day: assumption (with the daily read, ~60% reads [S3])"),
         (ReqKind::PrepaymentTopUp, p.prepayment_topups_per_meter_day, "traffic.prepayment_topups_per_meter_day: assumption (15% prepayment, two top-ups a week)"),
         (ReqKind::TariffUpdate, p.tariff_updates_per_meter_day, "traffic.tariff_updates_per_meter_day: assumption"),
         (ReqKind::CriticalCommand, p.critical_background_per_meter_day, "traffic.critical_background_per_meter_day: assumption"),
-        (ReqKind::Other, p.other_per_meter_day, "traffic.other_per_meter_day: [S3] total less the families above"),
+        (ReqKind::Configuration, p.configuration_per_meter_day, "traffic.configuration_per_meter_day: assumption (with the two below, [S3]'s ~1.7/meter-day less the families above)"),
+        (ReqKind::FirmwareDistribution, p.firmware_distribution_per_meter_day, "traffic.firmware_distribution_per_meter_day: assumption (about two rollouts a meter a year)"),
+        (ReqKind::DccScheduled, p.dcc_scheduled_per_meter_day, "traffic.dcc_scheduled_per_meter_day: assumption (network operators' standing schedules)"),
         (ReqKind::Alert, p.alerts_per_meter_day, "traffic.alerts_per_meter_day: [S3] ~4bn messages/month with alerts less ~1.3bn requests"),
     ];
     let mut out = Map::new();
