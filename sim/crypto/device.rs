@@ -13,13 +13,15 @@ use super::gbcs::{payload, utrn, Body, Cra, Fuel, MessageKind, Protection};
 use super::mac::{derive_mac_key, encrypt_block, gsa_mac, gsa_mac_ok, MacMode};
 use super::registry::{KeyFp, KeyRegistry};
 
-/// The trust-anchor slots a device holds.
+/// The trust-anchor slots a device holds, all filled at commissioning
+/// (GBCS's remote-party trust anchor cells).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum AnchorSlot {
-    /// The SMKI root.
+    /// The SMKI (Smart Metering Key Infrastructure) root.
     Root = 0,
-    /// The SMKI recovery key (may replace any anchor).
+    /// The SMKI recovery key (may replace any anchor but the recovery
+    /// key's own by the recovery key itself).
     Recovery = 1,
     /// The registered supplier (signs supply, tariff, payment and firmware commands).
     Supplier = 2,
@@ -29,18 +31,54 @@ pub enum AnchorSlot {
     Acb = 4,
     /// The WAN provider.
     WanProvider = 5,
+    /// The DCC's transitional change-of-supplier party: may replace the
+    /// supplier anchor, so that a gaining supplier's credentials can be
+    /// placed on the device.
+    TransitionalCos = 6,
+    /// The SMKI issuing authority (the organisation certificate authority).
+    IssuingAuthority = 7,
 }
 
 /// Number of anchor slots.
-pub const ANCHOR_SLOTS: usize = 6;
+pub const ANCHOR_SLOTS: usize = 8;
 
 impl AnchorSlot {
+    /// Every slot, in index order.
+    pub const ALL: [AnchorSlot; ANCHOR_SLOTS] = [
+        AnchorSlot::Root,
+        AnchorSlot::Recovery,
+        AnchorSlot::Supplier,
+        AnchorSlot::NetworkOperator,
+        AnchorSlot::Acb,
+        AnchorSlot::WanProvider,
+        AnchorSlot::TransitionalCos,
+        AnchorSlot::IssuingAuthority,
+    ];
+
     /// The slot with index `i`.
     pub fn from_index(i: u8) -> Option<AnchorSlot> {
+        Self::ALL.get(i as usize).copied()
+    }
+
+    /// The slots whose holders may replace this slot's anchor with a
+    /// credential update, in the order a device tries them. Every slot may
+    /// be replaced by its own holder or the recovery key (GBCS: by the
+    /// holder of the same role, or by the recovery or contingency keys);
+    /// the supplier's also by the transitional change-of-supplier
+    /// party (a change of supplier). The root is replaced by the recovery
+    /// key only: GBCS replaces it with a contingency key, which the model's
+    /// recovery key stands for (assumption, no separate contingency key).
+    pub fn replaceable_by(self) -> &'static [AnchorSlot] {
         use AnchorSlot::*;
-        [Root, Recovery, Supplier, NetworkOperator, Acb, WanProvider]
-            .get(i as usize)
-            .copied()
+        match self {
+            Root | Recovery => &[Recovery],
+            Supplier => &[Supplier, Recovery, TransitionalCos],
+            NetworkOperator => &[NetworkOperator, Recovery],
+            Acb => &[Acb, Recovery],
+            WanProvider => &[WanProvider, Recovery],
+            TransitionalCos => &[TransitionalCos, Recovery],
+            IssuingAuthority => &[IssuingAuthority, Recovery],
+        }
     }
 }
 
@@ -355,15 +393,12 @@ impl DeviceSecurity {
         let anchor = match (body, kind) {
             (Body::CredentialUpdate { slot, .. }, MessageKind::UpdateSecurityCredentials) => {
                 let target = AnchorSlot::from_index(*slot).ok_or(Reject::BadCredentialUpdate)?;
-                let same_role = self.anchors[target as usize];
-                let recovery = self.anchors[AnchorSlot::Recovery as usize];
-                if same_role.owner == originator {
-                    same_role
-                } else if recovery.owner == originator {
-                    recovery
-                } else {
-                    return Err(Reject::WrongOriginator);
-                }
+                target
+                    .replaceable_by()
+                    .iter()
+                    .map(|&s| self.anchors[s as usize])
+                    .find(|a| a.owner == originator && a.owner != 0)
+                    .ok_or(Reject::WrongOriginator)?
             }
             (_, MessageKind::UpdateSecurityCredentials) => return Err(Reject::BadCredentialUpdate),
             _ => {

@@ -41,6 +41,8 @@ pub enum KeyRole {
     UserKeyAgreement,
     /// A supplier's prepayment key-agreement key (top-up tokens).
     UserPrepaymentKeyAgreement,
+    /// The DCC's transitional change-of-supplier party's signing key.
+    ChangeOfSupplier,
 }
 
 impl KeyRole {
@@ -60,6 +62,7 @@ impl KeyRole {
             KeyRole::WanProvider => "wan-provider",
             KeyRole::UserKeyAgreement => "user-key-agreement",
             KeyRole::UserPrepaymentKeyAgreement => "user-prepayment-key-agreement",
+            KeyRole::ChangeOfSupplier => "change-of-supplier",
         }
     }
 }

@@ -6,9 +6,14 @@
 //! updates, firmware images, top-up tokens) and signed service requests.
 //! Split from `world.rs`, whose `World` these methods extend.
 
-use super::world::{ReqKind, Signer, World, ORG_CA_NAME};
+use super::world::{
+    ReqKind, Signer, World, ACB_ID, COS_ID, ISSUING_AUTHORITY_ID, ORG_CA_NAME, RECOVERY_ID,
+    ROOT_ID, WAN_PROVIDER_ID,
+};
+use crate::crypto::device::{Anchor, AnchorSlot, ANCHOR_SLOTS};
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
+use crate::crypto::registry::fingerprint;
 use crate::crypto::smki::CertRole;
 use crate::crypto::table::FixedBaseTable;
 use crate::crypto::SigningKey;
@@ -288,5 +293,92 @@ impl World {
             },
             ReqKind::Alert => MessageKind::Alert,
         }
+    }
+}
+
+/// The trust anchors a meter gets at commissioning that do not depend on
+/// the meter, the WAN provider's of each CSP region, and the keys behind
+/// them (which devices' checks must be able to look up).
+#[derive(Clone, Debug)]
+pub struct Commissioned {
+    /// Root, recovery, ACB, transitional change of supplier and issuing
+    /// authority; the supplier, network-operator and WAN-provider cells
+    /// are empty here (see [`World::anchors_of`]).
+    pub common: [Anchor; ANCHOR_SLOTS],
+    /// The WAN provider's anchor per CSP region.
+    pub wan: [Anchor; 3],
+    /// The keys of those anchors.
+    pub keys: Vec<SigningKey>,
+}
+
+impl Default for Commissioned {
+    fn default() -> Self {
+        Commissioned {
+            common: [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS],
+            wan: [Anchor { owner: 0, key: 0 }; 3],
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl World {
+    /// Builds [`World::commissioned`]: the SMKI root, the recovery key, the
+    /// ACB's key-agreement key, the DCC's transitional change-of-supplier
+    /// party, the issuing authority (the organisation CA) and each
+    /// region's WAN provider, all derived from the seed.
+    pub(super) fn commissioning_anchors(&self) -> Commissioned {
+        let fp = |k: &SigningKey| fingerprint(&k.public().to_uncompressed());
+        let root = derive_key(self.seed, KeyRole::RootCa, 0);
+        let cos = derive_key(self.seed, KeyRole::ChangeOfSupplier, 0);
+        let ia = derive_key(self.seed, KeyRole::OrgCa, 0);
+        let mut common = [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS];
+        for (slot, owner, key) in [
+            (AnchorSlot::Root, ROOT_ID, fp(&root)),
+            (AnchorSlot::Recovery, RECOVERY_ID, self.recovery_fp),
+            (AnchorSlot::Acb, ACB_ID, fp(&self.acb)),
+            (AnchorSlot::TransitionalCos, COS_ID, fp(&cos)),
+            (AnchorSlot::IssuingAuthority, ISSUING_AUTHORITY_ID, fp(&ia)),
+        ] {
+            common[slot as usize] = Anchor { owner, key };
+        }
+        let wan_keys: Vec<SigningKey> = (0..3)
+            .map(|r| derive_key(self.seed, KeyRole::WanProvider, r))
+            .collect();
+        let wan = std::array::from_fn(|r| Anchor {
+            owner: WAN_PROVIDER_ID + r as u64,
+            key: fp(&wan_keys[r]),
+        });
+        let mut keys = vec![root, cos, ia, self.acb.clone()];
+        keys.extend(wan_keys);
+        Commissioned { common, wan, keys }
+    }
+
+    /// The network-operator user whose anchor meter `m` holds: the
+    /// network-operator users (every other user after the suppliers, see
+    /// [`World::role_for`]) take the meters in turn; `None` when the cast
+    /// has none.
+    pub fn network_operator_of(&self, m: u32) -> Option<u32> {
+        let n = (self.users - self.suppliers).div_ceil(2);
+        (n > 0).then(|| self.suppliers + 2 * (m % n))
+    }
+
+    /// Meter `m`'s trust anchors as commissioned: every cell filled (the
+    /// network operator's only when the cast has one), the supplier cell
+    /// with the generation-0 key of the supplier's credential for the
+    /// meter's fuel.
+    pub fn anchors_of(&self, m: u32) -> [Anchor; ANCHOR_SLOTS] {
+        let mut a = self.commissioned.common;
+        a[AnchorSlot::Supplier as usize] = Anchor {
+            owner: self.user_id(self.supplier_of(m)),
+            key: self.anchor_fingerprint(self.supplier_cred(m), 0),
+        };
+        if let Some(u) = self.network_operator_of(m) {
+            a[AnchorSlot::NetworkOperator as usize] = Anchor {
+                owner: self.user_id(u),
+                key: self.anchor_fingerprint(u, 0),
+            };
+        }
+        a[AnchorSlot::WanProvider as usize] = self.commissioned.wan[self.region_of(m)];
+        a
     }
 }

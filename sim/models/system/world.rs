@@ -4,6 +4,7 @@
 use super::attack::AttackSpec;
 use super::governance::{draw_weighted, risk_weight, Assurance};
 use super::params::SystemScenario;
+use super::wire::Commissioned;
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, KeyRole};
 use crate::crypto::mode::CryptoPolicy;
@@ -100,6 +101,14 @@ pub const MANUFACTURER: u16 = 0x0E5E;
 pub const RECOVERY_ID: u64 = 0x5EC0_0000_0000_0001;
 /// The access control broker's (ACB's) identifier (EUI-64 style).
 pub const ACB_ID: u64 = 0x5ACB_0000_0000_0001;
+/// The SMKI root's identifier in a device's root cell.
+pub const ROOT_ID: u64 = 0x5200_7000_0000_0001;
+/// The transitional change-of-supplier party's identifier.
+pub const COS_ID: u64 = 0x5C05_0000_0000_0001;
+/// The SMKI issuing authority's (organisation CA's) identifier.
+pub const ISSUING_AUTHORITY_ID: u64 = 0x5CA0_0000_0000_0001;
+/// The WAN provider of CSP region `r` is `WAN_PROVIDER_ID + r`.
+pub const WAN_PROVIDER_ID: u64 = 0x5A40_0000_0000_0000;
 /// The distinguished name of the SMKI organisation CA that issues X.509
 /// organisation certificates (role code 07, as RTDS's issuer `OU=07, CN=Z1`).
 pub const ORG_CA_NAME: &[(&str, &str)] = &[("OU", "07"), ("CN", "DCCSIM ORG CA")];
@@ -182,6 +191,10 @@ pub struct World {
     pub command_fps: Vec<[KeyFp; 2]>,
     /// Fingerprint of the SMKI recovery key.
     pub recovery_fp: KeyFp,
+    /// The anchors every meter holds from commissioning (see
+    /// [`World::anchors_of`] for the per-meter ones), and the keys behind
+    /// them, to register for devices' checks.
+    pub commissioned: Commissioned,
     /// Fingerprint of the manufacturer's firmware-signing key.
     pub manufacturer_fp: KeyFp,
     /// Total entities.
@@ -311,6 +324,7 @@ impl World {
             command_fps: Vec::new(),
             recovery_fp: 0,
             manufacturer_fp: 0,
+            commissioned: Commissioned::default(),
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
@@ -325,6 +339,7 @@ impl World {
             .collect();
         w.recovery_fp = fp(&w.recovery.0);
         w.manufacturer_fp = fp(&w.manufacturer);
+        w.commissioned = w.commissioning_anchors();
         let t = &w.sc.parameters.traffic;
         w.expected_critical_alerts =
             meters as f64 * t.alerts_per_meter_day * t.critical_alert_share / 86_400.0

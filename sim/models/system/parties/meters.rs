@@ -9,8 +9,8 @@
 //! local index in its shard.
 
 use crate::crypto::device::{
-    device_message, AlertKind, Anchor, AnchorSlot, DeviceSecurity, Executed, Flaw, FlawCheck,
-    Outgoing, Reject, ANCHOR_SLOTS, COUNTER_SLOTS,
+    device_message, AlertKind, AnchorSlot, DeviceSecurity, Executed, Flaw, FlawCheck, Outgoing,
+    Reject, COUNTER_SLOTS,
 };
 use crate::crypto::gbcs::{Cra, MessageKind};
 use crate::crypto::mode::{CryptoCounters, CryptoMode};
@@ -20,7 +20,7 @@ use crate::engine::Partition;
 use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{Job, Msg, Origin, Outcome};
 use crate::models::system::timeline::{Col, TraceRec};
-use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER, RECOVERY_ID};
+use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -110,19 +110,13 @@ impl Meters {
     /// The meter's anchors and counters as a [`DeviceSecurity`] (the real device path).
     fn device_security(&self, w: &World, m: u32, local: usize, originator: u64) -> DeviceSecurity {
         let supplier = w.supplier_of(m);
-        let mut anchors = [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS];
+        // Every cell as commissioned; the supplier's as replaced since.
+        let mut anchors = w.anchors_of(m);
         let gen = self.anchor_gen[local];
-        anchors[AnchorSlot::Supplier as usize] = Anchor {
-            owner: w.user_id(supplier),
-            key: if gen < 2 {
-                w.anchor_fingerprint(w.supplier_cred(m), gen)
-            } else {
-                0
-            },
-        };
-        anchors[AnchorSlot::Recovery as usize] = Anchor {
-            owner: RECOVERY_ID,
-            key: w.recovery_fp,
+        anchors[AnchorSlot::Supplier as usize].key = if gen < 2 {
+            w.anchor_fingerprint(w.supplier_cred(m), gen)
+        } else {
+            0
         };
         let sup_id = w.user_id(supplier);
         let mut counters = [(0, 0); COUNTER_SLOTS];

@@ -55,14 +55,19 @@ fn build(
     let world = Arc::new(World::new(sc.clone(), seed));
     let keys = Arc::new(KeyRegistry::new());
     // Users' command keys with the X.509 certificates the meters' supplier
-    // cells hold; the recovery and manufacturer keys (built into devices).
+    // cells hold; the recovery and manufacturer keys and the other anchors
+    // of commissioning (built into devices).
     for (pair, certs) in world.user_command_keys.iter().zip(&world.command_certs) {
         for ((k, _), cert) in pair.iter().zip(certs) {
             keys.intern_cert(&k.public().to_uncompressed(), cert)
                 .expect("valid key");
         }
     }
-    for k in [&world.recovery.0, &world.manufacturer] {
+    let anchors = world.commissioned.keys.iter();
+    for k in [&world.recovery.0, &world.manufacturer]
+        .into_iter()
+        .chain(anchors)
+    {
         keys.intern(&k.public().to_uncompressed())
             .expect("valid key");
     }
