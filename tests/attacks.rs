@@ -151,8 +151,9 @@ fn the_headline_attack_is_stopped_by_detection_and_containment() {
     );
     assert!(n(&on["quarantined"]) > 0);
     assert_eq!(on["incidents_escalated_users"], serde_json::json!([0]));
-    // Every security event logged was triaged, and detection (the first
-    // escalation, from the attack's start) includes at least one triage.
+    // Every security event logged was triaged but those still with one of
+    // the four analysts at the end, and detection (the first escalation,
+    // from the attack's start) includes at least one triage.
     let triage = &on["security_events_time_to_triage_s"];
     let logged: i64 = on["security_events_logged"]
         .as_object()
@@ -160,7 +161,8 @@ fn the_headline_attack_is_stopped_by_detection_and_containment() {
         .values()
         .map(n)
         .sum();
-    assert_eq!(n(&triage["events"]), logged, "{triage}");
+    let triaged = n(&triage["events"]);
+    assert!(triaged <= logged && triaged >= logged - 4, "{triage}");
     let p50 = triage["p50"].as_f64().unwrap();
     assert!(
         p50 > 0.0 && p50 < on["time_to_detect_s"].as_f64().unwrap(),

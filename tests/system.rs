@@ -1,7 +1,7 @@
 //! The system model end to end: the small business-as-usual scenario with
 //! full cryptography, identical results at 1 and 2 threads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(out: &Path, threads: usize, extra: &[&str]) {
@@ -275,9 +275,12 @@ fn critical_requests_make_the_pre_command_round_trip_to_their_user() {
             &format!("rt{sign_ms}"),
             // Gas meters' wake-ups would blur the shift (commands wait
             // for the next one): without them it is exactly the signing.
+            // Fifty times the tariff updates, so that their median is
+            // that of hundreds, not of a dozen.
             &[
                 "crypto.mode=\"modeled\"",
                 "parameters.device.gas_wake_interval_s=0",
+                "parameters.traffic.tariff_updates_per_meter_day=0.5",
                 &set,
             ],
         )
@@ -396,4 +399,47 @@ fn gas_commands_wait_for_the_meter_to_wake_and_reads_do_not() {
     assert!(p99(&woken, "prepayment_topup") < 31.0 * 60e3);
     assert!(p99(&never, "prepayment_topup") < 3.0 * 60e3);
     assert!(p99(&woken, "scheduled_read") < 3.0 * 60e3);
+}
+
+#[test]
+fn dcc_scheduled_requests_start_at_the_dsp_without_a_user_link_or_request_check() {
+    // Other users' standing schedules run at the DSP: no user -> DSP leg
+    // (the hop's histogram holds only zero-length entries), unlike a
+    // supplier's configuration read, which crosses the 50 ms user link;
+    // every run completes and the checker finds nothing wrong.
+    let sets = vec!["crypto.mode=\"full\"".to_string()];
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/bau_small.toml");
+    let l = dccsim::workflow::scenario::load(Some(&path), &sets, None).unwrap();
+    let r = l.scenario.run_system(2).unwrap();
+    let s = &r.summary;
+    let d = &s["requests"]["dcc_scheduled"];
+    assert!(d["sent"].as_u64().unwrap() > 50, "{d}");
+    assert_eq!(d["outcomes"]["ok"], d["sent"]);
+    assert_eq!(s["checker_violations"], 0);
+    assert_eq!(s["crypto_ground_truth_mismatches"], 0);
+    let max_ms = |name: &str| -> f64 {
+        let (_, h) = r
+            .histograms
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name}"));
+        let line = h.lines().find(|l| l.contains("Max")).unwrap();
+        line.split('=')
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(max_ms("latency_dcc_scheduled_user_to_dsp.hgrm") < 0.01);
+    assert!(max_ms("latency_configuration_user_to_dsp.hgrm") >= 50.0);
+    // No other user sends anything itself: the summary's per-meter-day
+    // rate of the family is the DSP's.
+    let rate = s["traffic_per_meter_day"]["dcc_scheduled"]["rate"]
+        .as_f64()
+        .unwrap();
+    assert!(rate > 0.0);
 }

@@ -112,6 +112,7 @@ impl ShardModel for SystemShard {
             }
         }
         match ev.msg {
+            Msg::Generate(_) if me == w.dsp => self.dsp.as_mut().expect(OWNED).scheduled(w, env),
             Msg::Generate(kind) => self.users.generate(w, me, kind, env),
             Msg::Complete(job) if me == w.attacker => {
                 self.attacker.as_mut().expect(OWNED).complete(&job, now)

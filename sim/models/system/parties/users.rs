@@ -5,8 +5,8 @@
 //! process, sampled by thinning against the type's peak rate: a daytime
 //! profile for on-demand reads and top-ups, a nightly window for scheduled
 //! reads, flat rates for the rest. A supplier addresses the meters
-//! registered to it (or, by mistake, any meter); other users address the
-//! whole fleet.
+//! registered to it (or, by mistake, any meter). Other users' traffic is
+//! their standing schedules, which the DSP runs (`dsp/scheduled.rs`).
 
 use super::desk::Desk;
 use super::suppliers::Supplier;
@@ -40,7 +40,9 @@ pub fn streams_of(w: &World, u: EntityId) -> &'static [ReqKind] {
             ReqKind::FirmwareDistribution,
         ]
     } else {
-        &[ReqKind::DccScheduled]
+        // Other users' traffic is their standing schedules, which the DSP
+        // runs (`dsp/scheduled.rs`).
+        &[]
     }
 }
 
@@ -83,7 +85,6 @@ fn rate(w: &World, u: EntityId, kind: ReqKind, t: SimTime) -> (f64, f64) {
         ReqKind::CriticalCommand => flat(tr.critical_background_per_meter_day),
         ReqKind::Configuration => flat(tr.configuration_per_meter_day),
         ReqKind::FirmwareDistribution => flat(tr.firmware_distribution_per_meter_day),
-        ReqKind::DccScheduled => flat(tr.dcc_scheduled_per_meter_day),
         _ => (0.0, 0.0),
     }
 }

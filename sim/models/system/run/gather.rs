@@ -96,6 +96,7 @@ impl ShardTotals {
         if let Some(d) = m.dsp.as_mut() {
             let d = d.totals(end);
             t.kinds[ReqKind::Alert as usize].merge(&d.alerts);
+            t.kinds[ReqKind::DccScheduled as usize].sent += d.scheduled_sent;
             t.crypto.add(&d.crypto);
             t.contained_at_ns = Some(d.contained_at_ns);
             for k in d.queued {

@@ -146,6 +146,9 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
     for r in 0..3 {
         sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
     }
+    if crate::models::system::parties::dsp::scheduled::any(world) {
+        sim.schedule(world.dsp, SimTime(1), Msg::Generate(ReqKind::DccScheduled));
+    }
     if world.sc.parameters.soc.benign_events_per_day > 0.0 {
         sim.schedule(world.soc, SimTime(1), Msg::BenignTick);
     }

@@ -67,7 +67,7 @@ fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
         (ReqKind::CriticalCommand, p.critical_background_per_meter_day, "traffic.critical_background_per_meter_day: assumption"),
         (ReqKind::Configuration, p.configuration_per_meter_day, "traffic.configuration_per_meter_day: assumption (with the two below, [S3]'s ~1.7/meter-day less the families above)"),
         (ReqKind::FirmwareDistribution, p.firmware_distribution_per_meter_day, "traffic.firmware_distribution_per_meter_day: assumption (about two rollouts a meter a year)"),
-        (ReqKind::DccScheduled, p.dcc_scheduled_per_meter_day, "traffic.dcc_scheduled_per_meter_day: assumption (network operators' standing schedules)"),
+        (ReqKind::DccScheduled, p.dcc_scheduled_per_meter_day, "traffic.dcc_scheduled_per_meter_day: assumption (network operators' standing schedules, run by the DSP)"),
         (ReqKind::Alert, p.alerts_per_meter_day, "traffic.alerts_per_meter_day: [S3] ~4bn messages/month with alerts less ~1.3bn requests"),
     ];
     let mut out = Map::new();

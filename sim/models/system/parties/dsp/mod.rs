@@ -13,6 +13,7 @@
 
 mod alerts;
 mod anomaly;
+pub mod scheduled;
 
 pub use self::alerts::AlertDelivery;
 use self::anomaly::{Raise, Security};
@@ -41,6 +42,10 @@ pub struct Dsp {
     duplicates_discarded: u64,
     /// Alerts delivered to users, retried, held or dropped.
     delivery: AlertDelivery,
+    /// Next run number of each other user's schedules (see `scheduled.rs`).
+    scheduled_seq: Vec<u64>,
+    /// DCC-scheduled requests the DSP started.
+    scheduled_sent: u64,
 }
 
 /// What the run's results take from the DSP.
@@ -63,6 +68,8 @@ pub struct DspTotals {
     pub duplicates_discarded: u64,
     /// Alerts delivered to users, by way of delivery.
     pub delivery: AlertDelivery,
+    /// DCC-scheduled requests the DSP started.
+    pub scheduled_sent: u64,
 }
 
 impl Dsp {
@@ -76,6 +83,8 @@ impl Dsp {
             crypto: CryptoCounters::default(),
             duplicates_discarded: 0,
             delivery: AlertDelivery::default(),
+            scheduled_seq: vec![0; (w.users - w.suppliers) as usize],
+            scheduled_sent: 0,
         }
     }
 
@@ -398,6 +407,7 @@ impl Dsp {
                 .map(|(j, _)| j.kind as usize)
                 .collect(),
             duplicates_discarded: self.duplicates_discarded,
+            scheduled_sent: self.scheduled_sent,
             delivery: self.delivery,
         }
     }
