@@ -11,6 +11,9 @@ use dccsim::crypto::request::build_command;
 use dccsim::crypto::x509::{issue, Issuer, Subject, Usage};
 use dccsim::crypto::{derive_key, KeyRole, SigningKey};
 
+mod common;
+use common::{n, refused, run, sound};
+
 const SEED: u64 = 77;
 const DEVICE: u64 = 0x00AB_CDEF_0000_0077;
 
@@ -247,4 +250,104 @@ fn the_model_commissions_every_meter_with_all_eight_cells() {
     let a = w.anchors_of(0);
     let keys: std::collections::BTreeSet<_> = a.iter().map(|c| c.key).collect();
     assert_eq!(keys.len(), ANCHOR_SLOTS);
+}
+
+/// An ACB compromise, expressed and recovered (`scenarios/acb_compromise.toml`
+/// at 20,000 meters, full cryptography): the attacker holds the ACB's key
+/// and supplier 0's command key and injects disable-supply commands on the
+/// WAN from 17:15. When the DCC rekeys every meter's ACB cell from 17:18,
+/// the meters it reached refuse the attacker's commands on their MAC (the
+/// old ACB key's), on the real bytes; everyone else's commands, MAC'd by
+/// the DSP with the new key, still execute; and the checker, replaying
+/// each meter's ACB cell from the trace, finds no violation. Rekeyed too
+/// late (19:24), the same attack executes every command.
+#[test]
+fn an_acb_compromise_is_recovered_by_rekeying_every_meter() {
+    let small = ["fleet.meters=20000", "run.end_h=18.5"];
+    let early = run(
+        "acb_compromise",
+        &[small[0], small[1], "acb_rekey.start_h=17.3"],
+    );
+    let late = run(
+        "acb_compromise",
+        &[small[0], small[1], "acb_rekey.start_h=18.45"],
+    );
+    sound(&early);
+    sound(&late);
+    let r = &early["acb_rekey"];
+    assert_eq!(n(&r["meters_rekeyed"]), 20_000, "{r}");
+    assert_eq!(n(&r["meters_on_old_key"]), 0);
+    assert!(
+        n(&early["checker"]["critical_verified"]) > 20_000,
+        "{}",
+        early["checker"]
+    );
+    // The attack: stopped by the rekey meter by meter, not before.
+    let (hit, missed) = (
+        n(&early["attack"]["executed"]),
+        n(&late["attack"]["executed"]),
+    );
+    assert!(
+        hit > 1_000 && hit * 3 < missed * 2,
+        "early {hit}, late {missed}"
+    );
+    assert!(missed > 7_900, "late {missed}");
+    assert!(
+        refused(&early, "bad_mac") > 2_000,
+        "{}",
+        early["meter_refusals"]
+    );
+    assert!(refused(&late, "bad_mac") < 50, "{}", late["meter_refusals"]);
+    // Business as usual goes on under the new key.
+    for kind in ["on_demand_read", "dcc_scheduled", "configuration"] {
+        let o = &early["requests"][kind]["outcomes"];
+        assert!(n(&o["ok"]) > 100, "{kind}: {o}");
+        assert!(n(&o["meter_refused"]) * 100 <= n(&o["ok"]), "{kind}: {o}");
+    }
+}
+
+/// A change of supplier, end to end (`scenarios/acb_compromise.toml` at
+/// 10,000 meters with many switches and no rekey in time, full
+/// cryptography): each gaining supplier's CoS request (SR 6.23) is signed
+/// by the DCC's transitional CoS party and moves the meter's supplier cell
+/// to the gaining supplier, on the real bytes. From then on the losing
+/// supplier's key commands nothing there: an attacker holding supplier 0's
+/// command key and the ACB's key, sending to all of supplier 0's original
+/// meters at 19:00, is refused on the meters that switched away
+/// (`wrong_originator`) and obeyed on the rest. Without switches, nothing
+/// is refused that way.
+#[test]
+fn a_change_of_supplier_moves_the_supplier_cell_to_the_gaining_supplier_end_to_end() {
+    let base = [
+        "fleet.meters=10000",
+        "acb_rekey.start_h=19.45",
+        "attack.start_h=19.0",
+        "attack.rate_per_s=200",
+    ];
+    let with = |rate: &str| {
+        let mut sets = base.to_vec();
+        sets.push(rate);
+        run("acb_compromise", &sets)
+    };
+    let s = with("parameters.traffic.change_of_supplier_per_meter_day=2.4");
+    let none = with("parameters.traffic.change_of_supplier_per_meter_day=0");
+    sound(&s);
+    sound(&none);
+    let cos = &s["requests"]["change_of_supplier"];
+    let (sent, ok) = (n(&cos["sent"]), n(&cos["outcomes"]["ok"]));
+    // About a quarter of the meters switch in the run (10,000 x 2.4 x 2.5 h / 24 h, less repeats).
+    assert!(sent > 1_500 && sent < 2_600, "{cos}");
+    assert!(ok * 10 >= sent * 9, "{cos}");
+    assert_eq!(n(&none["requests"]["change_of_supplier"]["sent"]), 0);
+    let lost = refused(&s, "wrong_originator");
+    let attack = &s["attack"];
+    assert_eq!(n(&attack["sent"]), 4_000, "{attack}");
+    // Supplier 0 has lost ~20% of its meters by 19:00.
+    assert!(lost > 400 && lost < 1_200, "wrong_originator {lost}");
+    assert!(n(&attack["executed"]) + lost <= 4_000);
+    assert!(n(&attack["executed"]) > 2_500, "{attack}");
+    assert_eq!(refused(&none, "wrong_originator"), 0);
+    assert!(n(&none["attack"]["executed"]) > n(&attack["executed"]));
+    // The CoS credential updates were checked on their bytes by the checker.
+    assert!(n(&s["checker"]["critical_verified"]) > n(&none["checker"]["critical_verified"]));
 }

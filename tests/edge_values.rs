@@ -107,6 +107,10 @@ fn placed(table: &str, key: &str) -> Option<(String, String)> {
             format!("{SYSTEM}\n[vulnerability]\nflaw = \"no_mac\"\ndisclosed_h = 17.02\n[vulnerability.fix]\ndelay_h = 0.01\nactivate_after_s = 30\n"),
             format!("vulnerability.{key}"),
         ),
+        "acb_rekey" => (
+            format!("{SYSTEM}\n[acb_rekey]\nstart_h = 17.02\n"),
+            format!("acb_rekey.{key}"),
+        ),
         "risk" => (
             format!("{SYSTEM}\n[risk]\n[[risk.organisations]]\nname = \"s0\"\nkind = \"supplier\"\n"),
             format!("risk.{key}"),
@@ -338,6 +342,7 @@ fn the_readme_documents_the_keys_this_test_tries() {
         "attack.victim",
         "attack.drop_share",
         "vulnerability.fix.delay_h",
+        "acb_rekey.per_s",
         "risk.years",
         "risk.organisations[0].maturity",
     ] {
@@ -357,6 +362,7 @@ fn scenario_phold_fleet_run_and_crypto_keys_at_their_edges() {
         .into_iter()
         .filter(|k| {
             !k.path.starts_with("attack")
+                && !k.path.starts_with("acb_rekey")
                 && !k.path.starts_with("vulnerability")
                 && !k.path.starts_with("risk")
         })
@@ -370,6 +376,7 @@ fn attack_vulnerability_and_risk_keys_at_their_edges() {
         .into_iter()
         .filter(|k| {
             k.path.starts_with("attack")
+                || k.path.starts_with("acb_rekey")
                 || k.path.starts_with("vulnerability")
                 || k.path.starts_with("risk")
         })

@@ -247,9 +247,10 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     let s = summary_of("bau_day", "mix", &["fleet.meters=200000"]);
     let mix = s["traffic_per_meter_day"].as_object().unwrap();
-    // Nine families (scheduled and on-demand reads, top-ups, tariffs, critical,
-    // configuration, firmware, DCC-scheduled, alerts) and the total.
-    assert_eq!(mix.len(), 10);
+    // Ten families (scheduled and on-demand reads, top-ups, tariffs, critical,
+    // configuration, changes of supplier, firmware, DCC-scheduled, alerts)
+    // and the total.
+    assert_eq!(mix.len(), 11);
     for (family, v) in mix {
         let (rate, expected) = (v["rate"].as_f64().unwrap(), v["expected"].as_f64().unwrap());
         assert!(!v["source"].as_str().unwrap().is_empty());

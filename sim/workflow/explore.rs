@@ -250,6 +250,24 @@ pub fn draw(seed: u64, run: u64, meters: u32) -> Drawn {
         labels.push(kind);
         let _ = write!(t, "[[attacks]]\n{table}\n");
     }
+    if d.chance(0.25) {
+        labels.push("acb_rekey".into());
+        let _ = write!(
+            t,
+            "[acb_rekey]\nstart_h = {}\nper_s = {}\nretries = {}\n\n",
+            start_h + d.unit() * len_h * 0.99,
+            0.5 + d.unit() * 500.0,
+            d.below(4)
+        );
+    }
+    if d.chance(0.3) {
+        labels.push("change_of_supplier".into());
+        let _ = write!(
+            t,
+            "[parameters.traffic]\nchange_of_supplier_per_meter_day = {}\n\n",
+            d.unit() * 4.0
+        );
+    }
     Drawn {
         toml: t,
         threads,

@@ -10,14 +10,14 @@
 //! `..._FORGED_..._GBCS.HEX`; `dccsim gbcs verify` passes such a file only
 //! when its check fails.
 
-use crate::crypto::device::{device_message, AlertKind, Outgoing};
+use crate::crypto::device::{device_message, AlertKind, AnchorSlot, Outgoing};
 use crate::crypto::gbcs::{frame, Cra, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, KeyRole};
 use crate::crypto::x509::{issue, Issuer, Subject, Usage};
 use crate::crypto::SigningKey;
 use crate::models::system::attack::AttackSpec;
 use crate::models::system::holdings::Holdings;
-use crate::models::system::world::{Signer, World, ACB_ID, RECOVERY_ID};
+use crate::models::system::world::{Signer, World, ACB_ID, COS_ID, RECOVERY_ID};
 use der::EncodePem;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use std::collections::BTreeMap;
@@ -68,6 +68,7 @@ pub fn samples(seed: Option<u64>) -> Result<SampleSet, String> {
             let mut signers = vec![("", Signer::User(s, 0))];
             if kind == MessageKind::UpdateSecurityCredentials {
                 signers.push(("-Recovery", Signer::Recovery));
+                signers.push(("-CoS", Signer::Cos));
             }
             // Use cases that exist for both fuels carry the device type.
             let both = matches!(
@@ -87,7 +88,16 @@ pub fn samples(seed: Option<u64>) -> Result<SampleSet, String> {
                         String::new()
                     }
                 );
-                let cmd = w.command_bytes(kind, signer, s, m, ctr, true, &w.acb_secret(m));
+                let cmd = w.command_bytes(
+                    kind,
+                    signer,
+                    s,
+                    m,
+                    ctr,
+                    true,
+                    AnchorSlot::Supplier,
+                    &w.acb_secret(m),
+                );
                 add_exchange(&mut out, &w, &name, m, kind, ctr, &cmd);
             }
         }
@@ -222,6 +232,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
                 m,
                 *ctr,
                 tag != "firmware",
+                AnchorSlot::Supplier,
                 &w.acb_secret(m),
             )
         };
@@ -244,6 +255,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
         m,
         1_001,
         true,
+        AnchorSlot::Supplier,
         &w.acb_secret(m),
     );
     out.messages
@@ -256,6 +268,7 @@ fn attack_samples(w: &mut World, out: &mut SampleSet, m: u32, ctr: &mut u64) {
         m,
         *ctr,
         true,
+        AnchorSlot::Supplier,
         &w.acb_secret(m),
     );
     out.messages
@@ -357,6 +370,13 @@ fn keystore(w: &World, s: u32, meters: &[u32], out: &mut SampleSet) -> Result<()
         &org,
     )?;
     ks.insert(format!("{}-ds.pem", hex(RECOVERY_ID)), c);
+    let c = cert(
+        &org_subject("DCCSIM TCOS", "05", COS_ID),
+        w.cos_key(),
+        Usage::Signing,
+        &org,
+    )?;
+    ks.insert(format!("{}-ds.pem", hex(COS_ID)), c);
     for &m in meters {
         let eui = w.device_id(m);
         let ds = w.device_key(m);

@@ -15,9 +15,14 @@
 //! Commands executed without bytes (modeled or unsampled cryptography)
 //! cannot be checked for 1 and 2: they are counted as unverifiable, and
 //! their counters are still checked. A credential update executed without
-//! bytes installs a key the checker cannot read: the meter's later
-//! supplier-signed commands are unverifiable too, until a credential
-//! update with bytes installs a known key again.
+//! bytes installs a key the checker cannot read (in the supplier's or the
+//! ACB's cell: without bytes it cannot tell which): the meter's later
+//! critical commands are unverifiable too, until credential updates with
+//! bytes install known keys again.
+//!
+//! The ACB's cell is replayed like the supplier's: a credential update for
+//! it (signed by the recovery key) installs a new ACB key, and the meter's
+//! later MACs are checked with the secret of that key, from the ACB's side.
 //!
 //! A scenario's declared vulnerability is the one exception, and the
 //! checker knows it independently: a meter runs the flawed firmware from
@@ -28,7 +33,7 @@
 //! violation; anywhere else it is a violation.
 
 use super::timeline::TraceRec;
-use super::world::{World, RECOVERY_ID};
+use super::world::{World, COS_ID, RECOVERY_ID};
 use crate::crypto::device::{AnchorSlot, Flaw, FlawCheck};
 use crate::crypto::ecdsa::hash_to_scalar;
 use crate::crypto::gbcs::{frame, payload, Body, Cra, MessageKind};
@@ -68,13 +73,18 @@ fn slot_for(kind: MessageKind) -> Option<AnchorSlot> {
     }
 }
 
-/// The ACB–device shared secret computed from the ACB's side: the ACB's
-/// private key times the device's public key (the meter path computes it
-/// from the device's side, the device's private key times the ACB's public
-/// key, with a precomputed table).
-fn acb_side_secret(w: &World, m: u32) -> [u8; 32] {
+/// The ACB–device shared secret computed from the ACB's side: the private
+/// key of ACB key `gen` (0 commissioned, 1 the DCC's replacement) times the
+/// device's public key (the meter path computes it from the device's side,
+/// the device's private key times the ACB's public key, with a
+/// precomputed table).
+fn acb_side_secret(w: &World, m: u32, gen: u8) -> [u8; 32] {
     let dev = crate::crypto::keys::derive_key(w.seed, KeyRole::DeviceKeyAgreement, w.device_id(m));
-    crate::crypto::mac::ecdh(w.acb.scalar(), dev.public()).expect("not the identity")
+    let acb = match gen {
+        0 => w.acb.clone(),
+        _ => crate::crypto::keys::derive_key(w.seed, KeyRole::AcbKeyAgreement, 1),
+    };
+    crate::crypto::mac::ecdh(acb.scalar(), dev.public()).expect("not the identity")
 }
 
 /// Checks every meter's executed commands. `trace` may be in any order
@@ -113,12 +123,15 @@ struct Replayed<'a> {
     m: u32,
     /// The supplier anchor held now: owner id and key.
     supplier_anchor: (u64, Cow<'a, VerifyKey>),
-    /// The ACB's shared secret with the meter, computed from the ACB's side once.
-    secret: Option<[u8; 32]>,
-    /// Whether the supplier anchor is known: a credential update executed
-    /// without bytes (unsampled) installed a key the checker cannot read,
-    /// until a later one with bytes installs a known key.
-    anchor_known: bool,
+    /// The ACB key the meter's ACB cell holds (0 commissioned, 1 the
+    /// DCC's replacement), and its shared secret with the meter, computed
+    /// from the ACB's side once per key.
+    acb: (u8, Option<[u8; 32]>),
+    /// Whether the supplier and the ACB anchors are known: a credential
+    /// update executed without bytes (unsampled) installed a key the
+    /// checker cannot read in one of them, until later ones with bytes
+    /// install known keys.
+    known: (bool, bool),
 }
 
 impl<'a> Replayed<'a> {
@@ -138,7 +151,8 @@ impl<'a> Replayed<'a> {
         if g.recipient != w.device_id(m) || g.cra != Cra::Command || g.code != r.code {
             return Err("executed a command addressed elsewhere".into());
         }
-        let z = *self.secret.get_or_insert_with(|| acb_side_secret(w, m));
+        let gen = self.acb.0;
+        let z = *self.acb.1.get_or_insert_with(|| acb_side_secret(w, m, gen));
         let mac_good = g.mac.is_some_and(|tag| {
             let k = derive_mac_key(&z, g.originator, g.recipient, MacMode::Command, g.counter);
             gsa_mac_ok(&k, g.originator, g.gsa, tag)
@@ -149,7 +163,14 @@ impl<'a> Replayed<'a> {
         }
         let body = payload::parse_command(kind, g.content).map(|(b, _)| b);
         let recovery_anchor = (RECOVERY_ID, &w.recovery.1);
+        let cos: Option<VerifyKey>;
         let anchor = match (kind, &body) {
+            // The ACB's cell: replaced by the recovery key (the ACB cannot sign).
+            (MessageKind::UpdateSecurityCredentials, Some(Body::CredentialUpdate { slot, .. }))
+                if *slot == AnchorSlot::Acb as u8 =>
+            {
+                (g.originator == recovery_anchor.0).then_some(recovery_anchor.1)
+            }
             (MessageKind::UpdateSecurityCredentials, Some(Body::CredentialUpdate { slot, .. })) => {
                 if *slot != AnchorSlot::Supplier as u8 {
                     return Err(format!("credential update of unmodelled slot {slot}"));
@@ -158,6 +179,10 @@ impl<'a> Replayed<'a> {
                     Some(&*self.supplier_anchor.1)
                 } else if g.originator == recovery_anchor.0 {
                     Some(recovery_anchor.1)
+                } else if g.originator == COS_ID {
+                    // A change of supplier: the transitional CoS party's key.
+                    cos = VerifyKey::from_sec1(&w.cos_key().public().to_uncompressed());
+                    cos.as_ref()
                 } else {
                     None
                 }
@@ -183,18 +208,53 @@ impl<'a> Replayed<'a> {
                 "{kind:?} executed without a signature verifying against the anchor held"
             ));
         }
-        if let Some(Body::CredentialUpdate { owner, key, .. }) = body {
-            let known = w.user_command_keys[w.supplier_cred(self.m) as usize]
-                .iter()
-                .map(|(_, v)| v)
-                .find(|v| v.point().to_uncompressed() == key);
-            match (known, VerifyKey::from_sec1(&key)) {
-                (Some(v), _) => self.supplier_anchor = (owner, Cow::Borrowed(v)),
-                (None, Some(k)) => self.supplier_anchor = (owner, Cow::Owned(k)),
-                (None, None) => return Err("credential update installed an invalid key".into()),
-            }
+        if let Some(body) = body {
+            self.install(w, body)?;
         }
         Ok(exploited)
+    }
+
+    /// A credential update's new anchor: the ACB's cell (a key of the
+    /// DCC's ACB) or the supplier's; that cell is known from now on.
+    fn install(&mut self, w: &'a World, body: Body) -> Result<(), String> {
+        let Body::CredentialUpdate {
+            slot, owner, key, ..
+        } = body
+        else {
+            return Ok(());
+        };
+        if slot == AnchorSlot::Acb as u8 {
+            let next = crate::crypto::keys::derive_key(w.seed, KeyRole::AcbKeyAgreement, 1);
+            self.acb = if key == next.public().to_uncompressed() {
+                (1, None)
+            } else if key == w.acb.public().to_uncompressed() {
+                (0, None)
+            } else {
+                return Err("an ACB credential update installed a key no ACB holds".into());
+            };
+            self.known.1 = true;
+            return Ok(());
+        }
+        let known = w.user_command_keys[w.supplier_cred(self.m) as usize]
+            .iter()
+            .map(|(_, v)| v)
+            .find(|v| v.point().to_uncompressed() == key);
+        match (known, VerifyKey::from_sec1(&key)) {
+            (Some(v), _) => self.supplier_anchor = (owner, Cow::Borrowed(v)),
+            (None, Some(k)) => self.supplier_anchor = (owner, Cow::Owned(k)),
+            (None, None) => return Err("credential update installed an invalid key".into()),
+        }
+        self.known.0 = true;
+        Ok(())
+    }
+
+    /// Whether a command from `originator` can be checked: the ACB key is
+    /// known, and the supplier's too unless the recovery key or the CoS
+    /// party signed it.
+    fn checkable(&self, kind: MessageKind, originator: u64) -> bool {
+        let recovery = kind == MessageKind::UpdateSecurityCredentials
+            && (originator == RECOVERY_ID || originator == COS_ID);
+        self.known.1 && (self.known.0 || recovery)
     }
 }
 
@@ -214,8 +274,8 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
             w.user_id(supplier),
             Cow::Borrowed(&w.user_command_keys[w.supplier_cred(m) as usize][0].1),
         ),
-        secret: None,
-        anchor_known: true,
+        acb: (0, None),
+        known: (true, true),
     };
     let mut last: HashMap<u64, u64> = HashMap::new();
     let violation = |out: &mut CheckerReport, why: String| {
@@ -259,22 +319,26 @@ fn check_meter(w: &World, recs: &[TraceRec]) -> CheckerReport {
         let credential_update = kind == MessageKind::UpdateSecurityCredentials;
         let Some(bytes) = &r.bytes else {
             if credential_update {
-                replayed.anchor_known = false;
+                replayed.known = (false, false);
             }
             out.critical_unverifiable += 1;
             continue;
         };
-        // After an unreadable credential update, the supplier anchor the
-        // meter holds is unknown: its commands cannot be checked (another
-        // credential update, verified against the recovery anchor, makes it known).
-        if !replayed.anchor_known && !credential_update {
+        // After an unreadable credential update, an anchor the meter holds
+        // is unknown: its commands cannot be checked, and a credential
+        // update's new key is taken unchecked, which makes its cell known.
+        if !replayed.checkable(kind, r.originator) {
             out.critical_unverifiable += 1;
+            let body = frame::parse(bytes)
+                .ok()
+                .and_then(|g| payload::parse_command(kind, g.content))
+                .map(|(b, _)| b);
+            if let Some(Err(why)) = body.map(|b| replayed.install(w, b)) {
+                violation(&mut out, why);
+            }
             continue;
         }
         out.critical_verified += 1;
-        if credential_update {
-            replayed.anchor_known = true;
-        }
         match replayed.check_bytes(w, r, kind, bytes, flaw) {
             Ok(true) => out.exploited_flaw += 1,
             Ok(false) => {}

@@ -14,6 +14,7 @@ use super::run::gather::{ShardTotals, StationFigures};
 use super::stats::{KindStats, Series};
 use super::timeline::TraceRec;
 use super::world::{ReqKind, Signer};
+use crate::crypto::device::AnchorSlot;
 use crate::crypto::gbcs::{Fuel, MessageKind};
 use crate::crypto::mode::CryptoCounters;
 use crate::engine::transport::Wire;
@@ -31,13 +32,14 @@ fn take_index<T: Copy>(all: &[T], b: &mut &[u8]) -> T {
     all[u8::take(b) as usize]
 }
 
-const ORIGINS: [Origin; 6] = [
+const ORIGINS: [Origin; 7] = [
     Origin::Bau,
     Origin::Attack,
     Origin::Restore,
     Origin::Anchor,
     Origin::Firmware,
     Origin::RefusalAlert,
+    Origin::AcbRekey,
 ];
 
 impl Wire for Signer {
@@ -50,6 +52,7 @@ impl Wire for Signer {
             }
             Signer::Recovery => out.push(2),
             Signer::Attacker => out.push(3),
+            Signer::Cos => out.push(4),
         }
     }
     fn take(b: &mut &[u8]) -> Self {
@@ -61,6 +64,7 @@ impl Wire for Signer {
             }
             2 => Signer::Recovery,
             3 => Signer::Attacker,
+            4 => Signer::Cos,
             t => panic!("signer tag {t}"),
         }
     }
@@ -87,6 +91,7 @@ impl Wire for Job {
             .fold(0u8, |a, (i, &f)| a | (f as u8) << i);
         bits.put(out);
         put_index(&ORIGINS, &self.origin, out);
+        (self.acb_gen, self.slot as u8).put(out);
         (self.meter, self.counter, self.created_ns).put(out);
         (self.dsp_in_ns, self.dsp_out_ns, self.meter_in_ns).put(out);
         (self.meter_out_ns, self.wan_up_ns, self.attempts).put(out);
@@ -103,6 +108,7 @@ impl Wire for Job {
         let bits = u8::take(b);
         let flag = |i: u8| bits >> i & 1 == 1;
         let origin = take_index(&ORIGINS, b);
+        let (acb_gen, slot) = <(u8, u8)>::take(b);
         let (meter, counter, created_ns) = <(u32, u64, u64)>::take(b);
         let mut j = Job::new(id, kind, msg, user, claimed, meter, created_ns, origin);
         j.cred_gen = cred_gen;
@@ -114,6 +120,8 @@ impl Wire for Job {
             Fuel::Electricity
         };
         j.acb_mac = flag(1);
+        j.acb_gen = acb_gen;
+        j.slot = AnchorSlot::from_index(slot).expect("an anchor slot");
         j.firmware_genuine = flag(2);
         j.pre_signed = flag(3);
         j.duplicate = flag(4);
@@ -430,6 +438,12 @@ impl Wire for ShardTotals {
             (self.csp_outage_deferred, self.alert_delivery),
         )
             .put(out);
+        let r = &self.acb_rekey;
+        (
+            (r.sent, r.rekeyed, r.failed),
+            (r.gave_up, r.first_sent_ns, r.last_rekeyed_ns),
+        )
+            .put(out);
     }
     fn take(b: &mut &[u8]) -> Self {
         let mut t = ShardTotals::empty();
@@ -445,6 +459,11 @@ impl Wire for ShardTotals {
             t.duplicates_discarded,
             t.duplicates_in_flight,
             (t.csp_outage_deferred, t.alert_delivery),
+        ) = Wire::take(b);
+        let r = &mut t.acb_rekey;
+        (
+            (r.sent, r.rekeyed, r.failed),
+            (r.gave_up, r.first_sent_ns, r.last_rekeyed_ns),
         ) = Wire::take(b);
         t
     }
@@ -478,6 +497,8 @@ mod tests {
         j.signer = Signer::User(2, 1);
         j.cred_fuel = Fuel::Gas;
         j.acb_mac = false;
+        j.acb_gen = 2;
+        j.slot = AnchorSlot::Acb;
         j.duplicate = true;
         j.attempts = 3;
         j.outcome = Outcome::Replay;

@@ -172,6 +172,7 @@ impl<'a> Holdings<'a> {
                 meter,
                 counter,
                 firmware_genuine,
+                crate::crypto::device::AnchorSlot::Supplier,
                 &z,
             )
             .into_boxed_slice()

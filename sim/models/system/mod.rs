@@ -30,6 +30,7 @@ pub mod latency;
 pub mod msg;
 pub mod params;
 pub mod parties;
+pub mod registration;
 pub mod risk;
 pub mod run;
 pub mod scenario;

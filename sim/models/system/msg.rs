@@ -15,6 +15,7 @@
 //! security operations centre. HAN: home area network.
 
 use super::world::{ReqKind, Signer};
+use crate::crypto::device::AnchorSlot;
 use crate::crypto::gbcs::{Fuel, MessageKind};
 use crate::engine::EntityId;
 
@@ -88,6 +89,9 @@ pub enum Origin {
     Firmware,
     /// A meter's alert that it refused a command (GBCS 0x8F30).
     RefusalAlert,
+    /// The DCC replacing every meter's ACB anchor after the ACB's key was
+    /// compromised (see `dsp/rekey.rs`).
+    AcbRekey,
 }
 
 /// The class of a job id (its top byte).
@@ -138,6 +142,13 @@ pub struct Job {
     pub request_genuine: bool,
     /// Ground truth: the command carries the ACB's genuine MAC.
     pub acb_mac: bool,
+    /// Which ACB key-agreement key made the MAC: 0 the commissioned one,
+    /// 1 the DCC's replacement, 2 any other (see `World::acb_secret_gen`).
+    /// A meter accepts the MAC only when it holds that key in its ACB cell.
+    pub acb_gen: u8,
+    /// The trust-anchor cell a credential update replaces (only read for
+    /// `UpdateSecurityCredentials`): the supplier's, or the ACB's.
+    pub slot: AnchorSlot,
     /// Ground truth: a firmware image in the command is the manufacturer's.
     pub firmware_genuine: bool,
     /// Why the job exists.
@@ -201,6 +212,8 @@ impl Job {
             signer: Signer::None,
             request_genuine: true,
             acb_mac: true,
+            acb_gen: 0,
+            slot: AnchorSlot::Supplier,
             firmware_genuine: true,
             origin,
             meter,
@@ -378,6 +391,7 @@ impl Msg {
 pub struct Prep {
     /// Whether the request's or response's authentication verified.
     pub ok: bool,
-    /// The device command built for a verified request, and the ACB secret it used.
-    pub command: Option<(Box<[u8]>, [u8; 32])>,
+    /// The device command built for a verified request, the ACB secret it
+    /// used, and which ACB key that secret is with (see `Job::acb_gen`).
+    pub command: Option<(Box<[u8]>, [u8; 32], u8)>,
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::scenario::{CryptoSpec, Fleet, RunSpec, SystemScenario, MAX_ATTACKS};
+pub use super::scenario::{AcbRekey, CryptoSpec, Fleet, RunSpec, SystemScenario, MAX_ATTACKS};
 
 /// The built-in default parameter set.
 pub const GB_DEFAULT: &str = include_str!("../../../models/gb_default.toml");
@@ -50,6 +50,7 @@ pub struct Traffic {
     pub prepayment_topups_per_meter_day: f64,
     pub tariff_updates_per_meter_day: f64,
     pub critical_background_per_meter_day: f64,
+    pub change_of_supplier_per_meter_day: f64,
     pub configuration_per_meter_day: f64,
     pub firmware_distribution_per_meter_day: f64,
     pub dcc_scheduled_per_meter_day: f64,
@@ -306,6 +307,10 @@ impl Params {
             (
                 "traffic.configuration_per_meter_day",
                 t.configuration_per_meter_day,
+            ),
+            (
+                "traffic.change_of_supplier_per_meter_day",
+                t.change_of_supplier_per_meter_day,
             ),
             (
                 "traffic.firmware_distribution_per_meter_day",

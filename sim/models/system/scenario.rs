@@ -94,6 +94,65 @@ pub struct SystemScenario {
     /// A declared device vulnerability and its emergency fix, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vulnerability: Option<super::vulnerability::Vulnerability>,
+    /// The DCC's replacement of every meter's ACB anchor, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acb_rekey: Option<AcbRekey>,
+}
+
+/// The scenario's `[acb_rekey]` table: the ACB's (access control broker's)
+/// key-agreement key is known to be compromised, and the DCC replaces the
+/// ACB anchor on every meter. Each meter gets a credential update (GBCS
+/// CS02b, SR 6.15.1 for the ACB cell) signed with the SMKI recovery key
+/// and MAC'd under the ACB key the meter still holds; from the update's
+/// response on, the DSP MACs that meter's commands with the new key, and a
+/// command MAC'd with the old key (an attacker's) is refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AcbRekey {
+    /// Clock hour at which the DCC starts (when it has learnt of the compromise).
+    pub start_h: f64,
+    /// Credential updates the DCC sends per second (assumption: about 1% of
+    /// the DSP's request capacity at the default parameters).
+    #[serde(default = "default_rekey_per_s")]
+    pub per_s: f64,
+    /// Times a meter whose update failed (lost on the WAN, refused) is
+    /// tried again, after the campaign's first pass.
+    #[serde(default = "default_rekey_retries")]
+    pub retries: u32,
+}
+
+fn default_rekey_per_s() -> f64 {
+    200.0
+}
+fn default_rekey_retries() -> u32 {
+    2
+}
+
+impl AcbRekey {
+    fn check(&self, start_h: f64, end_h: f64) -> Result<(), (String, String)> {
+        if !(self.start_h >= start_h && self.start_h < end_h) {
+            return Err((
+                "start_h".into(),
+                format!(
+                    "must be within the run [{start_h}, {end_h}), got {}",
+                    self.start_h
+                ),
+            ));
+        }
+        if !(self.per_s > 0.0 && self.per_s <= 1e6) {
+            return Err((
+                "per_s".into(),
+                format!("must be in (0, 1000000], got {}", self.per_s),
+            ));
+        }
+        if self.retries > 100 {
+            return Err((
+                "retries".into(),
+                format!("must be at most 100, got {}", self.retries),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl SystemScenario {
@@ -201,6 +260,10 @@ impl SystemScenario {
             v.check(f.suppliers, self.run.start_h, self.run.end_h)
                 .map_err(|(k, m)| (format!("vulnerability.{k}"), m))?;
         }
+        if let Some(r) = &self.acb_rekey {
+            r.check(self.run.start_h, self.run.end_h)
+                .map_err(|(k, m)| (format!("acb_rekey.{k}"), m))?;
+        }
         let n = self.all_attacks().count();
         if n > MAX_ATTACKS {
             return Err((
@@ -217,7 +280,9 @@ impl SystemScenario {
     }
 
     /// Bytes of memory the run needs, estimated before it starts: per-meter
-    /// state (12 bytes, plus 8 for the engine's per-entity message counter),
+    /// state (13 bytes, plus 8 for the engine's per-entity message counter,
+    /// plus a bit at the DSP under `[acb_rekey]`), the run's changes of
+    /// supplier,
     /// in-flight work, the latency histograms (about 250 KiB each, per user,
     /// the attacker and the DSP), and, when cryptography runs, the trace of
     /// executed commands the checker reads (about 48 bytes each, plus the
@@ -249,6 +314,11 @@ impl SystemScenario {
         // supplier: one map entry (about 48 bytes) per (meter, originator)
         // pair that sent a command, at most one per such request.
         let other_counters = (n as f64 * t.dcc_scheduled_per_meter_day * days * 48.0) as u64;
-        n * 20 + in_flight + users * 54 * (256 << 10) + trace + other_counters + (160 << 20)
+        let rekey = if self.acb_rekey.is_some() { n / 8 } else { 0 };
+        // Changes of supplier: 16 bytes each in the world, 16 more per
+        // shard's copy of the gaining suppliers' lists (assumption: 16 shards).
+        let switches = (n as f64 * (t.change_of_supplier_per_meter_day * days).min(1.0)) as u64;
+        let rekey = rekey + switches * 16 * 17;
+        n * 21 + rekey + in_flight + users * 54 * (256 << 10) + trace + other_counters + (160 << 20)
     }
 }

@@ -12,7 +12,7 @@ use super::parties::meters::Meters;
 use super::parties::soc::Soc;
 use super::parties::users::Users;
 use super::timeline::Timeline;
-use super::world::World;
+use super::world::{ReqKind, World};
 use crate::crypto::mode::CryptoMode;
 use crate::crypto::registry::KeyRegistry;
 use crate::engine::rng::{BlockCache, StreamFamily};
@@ -112,6 +112,9 @@ impl ShardModel for SystemShard {
             }
         }
         match ev.msg {
+            Msg::Generate(ReqKind::Recovery) if me == w.dsp => {
+                self.dsp.as_mut().expect(OWNED).acb_rekey_next(w, env)
+            }
             Msg::Generate(_) if me == w.dsp => self.dsp.as_mut().expect(OWNED).scheduled(w, env),
             Msg::Generate(kind) => self.users.generate(w, me, kind, env),
             Msg::Complete(job) if me == w.attacker => {

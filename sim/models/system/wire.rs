@@ -13,10 +13,11 @@ use super::world::{
 use crate::crypto::device::{Anchor, AnchorSlot, ANCHOR_SLOTS};
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, derive_scalar, KeyRole};
-use crate::crypto::registry::fingerprint;
+use crate::crypto::registry::{fingerprint, KeyFp};
 use crate::crypto::smki::CertRole;
 use crate::crypto::table::FixedBaseTable;
 use crate::crypto::SigningKey;
+use std::sync::Arc;
 
 impl World {
     /// The role user `u` acts in towards a meter of `fuel`, for identity
@@ -127,6 +128,37 @@ impl World {
             .expect("derived scalars are non-zero")
     }
 
+    /// The ECDH secret between meter `m` and ACB key-agreement key `gen`:
+    /// 0 the commissioned ACB key, 1 the DCC's replacement (see
+    /// [`AcbReplacement`]), anything else the attacker's own key (the only
+    /// other key-agreement key in the cast).
+    pub fn acb_secret_gen(&self, m: u32, gen: u8) -> [u8; 32] {
+        match (gen, &self.commissioned.acb_next) {
+            (0, _) => self.acb_secret(m),
+            (1, next) => {
+                let d = derive_scalar(self.seed, KeyRole::DeviceKeyAgreement, self.device_id(m));
+                match next {
+                    Some(n) => crate::crypto::mac::ecdh_with_table(&d, &n.table),
+                    None => crate::crypto::mac::ecdh(&d, acb_next_key(self.seed).public()),
+                }
+                .expect("derived scalars are non-zero")
+            }
+            _ => self.attacker_secret(m),
+        }
+    }
+
+    /// Which ACB key generation (see [`World::acb_secret_gen`]) an ACB cell
+    /// holding key `fp` refers to.
+    pub fn acb_gen_of(&self, fp: KeyFp) -> u8 {
+        if fp == self.commissioned.common[AnchorSlot::Acb as usize].key {
+            0
+        } else if fp == self.commissioned.acb_next_fp {
+            1
+        } else {
+            2
+        }
+    }
+
     /// The secret an attacker without the ACB's key would MAC with: ECDH of
     /// the device's public key with a key-agreement key of its own.
     pub fn attacker_secret(&self, m: u32) -> [u8; 32] {
@@ -173,6 +205,7 @@ impl World {
         meter: u32,
         counter: u64,
         firmware_genuine: bool,
+        slot: AnchorSlot,
         mac_z: &[u8; 32],
     ) -> Vec<u8> {
         crate::crypto::request::build_command(
@@ -181,7 +214,7 @@ impl World {
             self.originator(signer, claimed),
             self.device_id(meter),
             counter,
-            &self.command_body(msg, meter, counter, firmware_genuine),
+            &self.command_body(msg, signer, meter, counter, firmware_genuine, slot),
             self.signing_key(signer),
             Some(mac_z),
         )
@@ -192,8 +225,10 @@ impl World {
         derive_key(self.seed, KeyRole::DeviceSigning, self.device_id(m))
     }
 
-    /// The body a command carries: a credential update installs supplier
-    /// `meter`'s replacement key; a firmware command carries the
+    /// The body a command carries: a credential update installs, in cell
+    /// `slot`, supplier `meter`'s replacement key (the supplier cell), the
+    /// gaining supplier's key when the CoS party signs it (a change of
+    /// supplier), or the DCC's replacement ACB key (the ACB cell); a firmware command carries the
     /// manufacturer's image (or, if not `firmware_genuine`, the attacker's);
     /// a top-up carries a UTRN the registered supplier made with its
     /// prepayment key (in GB the supplier makes the token and the DCC only
@@ -202,9 +237,11 @@ impl World {
     pub fn command_body(
         &self,
         msg: MessageKind,
+        signer: Signer,
         meter: u32,
         counter: u64,
         firmware_genuine: bool,
+        slot: AnchorSlot,
     ) -> Body {
         match msg {
             MessageKind::PrepaymentTopUp => {
@@ -220,11 +257,33 @@ impl World {
                     ),
                 }
             }
+            MessageKind::UpdateSecurityCredentials if slot == AnchorSlot::Acb => {
+                let next = self.acb_replacement();
+                Body::CredentialUpdate {
+                    slot: AnchorSlot::Acb as u8,
+                    owner: ACB_ID,
+                    key: next.key.public().to_uncompressed(),
+                    cert: next.cert.clone(),
+                }
+            }
+            // A change of supplier: the gaining supplier's key and certificate.
+            MessageKind::UpdateSecurityCredentials if signer == Signer::Cos => {
+                let g = self
+                    .switch_of(meter)
+                    .map_or(self.supplier_of(meter), |s| s.gaining);
+                let c = self.cred(g, self.fuel(meter)) as usize;
+                Body::CredentialUpdate {
+                    slot: AnchorSlot::Supplier as u8,
+                    owner: self.user_id(g),
+                    key: self.user_command_keys[c][0].0.public().to_uncompressed(),
+                    cert: self.command_certs[c][0].clone(),
+                }
+            }
             MessageKind::UpdateSecurityCredentials => {
                 let s = self.supplier_of(meter);
                 let c = self.supplier_cred(meter) as usize;
                 Body::CredentialUpdate {
-                    slot: crate::crypto::device::AnchorSlot::Supplier as u8,
+                    slot: AnchorSlot::Supplier as u8,
                     owner: self.user_id(s),
                     key: self.user_command_keys[c][1].0.public().to_uncompressed(),
                     cert: self.command_certs[c][1].clone(),
@@ -292,6 +351,7 @@ impl World {
                 _ => MessageKind::ArmSupply,
             },
             ReqKind::Alert => MessageKind::Alert,
+            ReqKind::ChangeOfSupplier => MessageKind::UpdateSecurityCredentials,
         }
     }
 }
@@ -299,7 +359,6 @@ impl World {
 /// The trust anchors a meter gets at commissioning that do not depend on
 /// the meter, the WAN provider's of each CSP region, and the keys behind
 /// them (which devices' checks must be able to look up).
-#[derive(Clone, Debug)]
 pub struct Commissioned {
     /// Root, recovery, ACB, transitional change of supplier and issuing
     /// authority; the supplier, network-operator and WAN-provider cells
@@ -309,6 +368,29 @@ pub struct Commissioned {
     pub wan: [Anchor; 3],
     /// The keys of those anchors.
     pub keys: Vec<SigningKey>,
+    /// Fingerprint of the DCC's replacement ACB key (see [`AcbReplacement`]).
+    pub acb_next_fp: KeyFp,
+    /// The replacement itself, built when the scenario declares `[acb_rekey]`.
+    pub acb_next: Option<AcbReplacement>,
+}
+
+/// The DCC's replacement ACB key-agreement key, which the `[acb_rekey]`
+/// campaign installs in every meter's ACB cell after the ACB's key was
+/// compromised: the key, its table (meters' ECDH with it) and its X.509
+/// certificate (key agreement, issued by the SMKI organisation CA) that
+/// the credential update carries.
+pub struct AcbReplacement {
+    /// The key.
+    pub key: SigningKey,
+    /// Table of its public point.
+    pub table: FixedBaseTable,
+    /// Its certificate (DER).
+    pub cert: Arc<[u8]>,
+}
+
+/// The DCC's replacement ACB key (generation 1), derived from the seed.
+fn acb_next_key(seed: u64) -> SigningKey {
+    derive_key(seed, KeyRole::AcbKeyAgreement, 1)
 }
 
 impl Default for Commissioned {
@@ -317,6 +399,8 @@ impl Default for Commissioned {
             common: [Anchor { owner: 0, key: 0 }; ANCHOR_SLOTS],
             wan: [Anchor { owner: 0, key: 0 }; 3],
             keys: Vec::new(),
+            acb_next_fp: 0,
+            acb_next: None,
         }
     }
 }
@@ -350,7 +434,60 @@ impl World {
         });
         let mut keys = vec![root, cos, ia, self.acb.clone()];
         keys.extend(wan_keys);
-        Commissioned { common, wan, keys }
+        let next = acb_next_key(self.seed);
+        let acb_next_fp = fp(&next);
+        let acb_next = self.sc.acb_rekey.is_some().then(|| {
+            use crate::crypto::x509::{issue, Issuer, Subject, Usage};
+            let ca = derive_key(self.seed, KeyRole::OrgCa, 0);
+            let subject = Subject::Organisation {
+                name: "DCCSIM ACB".into(),
+                // The role code `dccsim gbcs sample` gives the ACB's
+                // certificate (devices read only the key).
+                role: "04".into(),
+                eui: ACB_ID,
+            };
+            let mut serial = [0u8; 16];
+            serial[..8].copy_from_slice(&self.seed.to_be_bytes());
+            serial[8..].copy_from_slice(&ACB_ID.to_be_bytes());
+            let issuer = Issuer {
+                name: ORG_CA_NAME,
+                key: &ca,
+            };
+            let cert = issue(
+                &subject,
+                next.public(),
+                Usage::KeyAgreement,
+                serial,
+                1_767_225_600,
+                &issuer,
+            )
+            .expect("a well-formed certificate");
+            AcbReplacement {
+                table: FixedBaseTable::new(next.public(), crate::crypto::table::KEY_TABLE_WINDOW),
+                key: next,
+                cert: cert.into(),
+            }
+        });
+        Commissioned {
+            common,
+            wan,
+            keys,
+            acb_next_fp,
+            acb_next,
+        }
+    }
+
+    /// The DCC's transitional change-of-supplier party's signing key.
+    pub fn cos_key(&self) -> &SigningKey {
+        &self.commissioned.keys[1]
+    }
+
+    /// The DCC's replacement ACB key (the scenario must declare `[acb_rekey]`).
+    fn acb_replacement(&self) -> &AcbReplacement {
+        self.commissioned
+            .acb_next
+            .as_ref()
+            .expect("an ACB credential update is sent only under [acb_rekey]")
     }
 
     /// The network-operator user whose anchor meter `m` holds: the

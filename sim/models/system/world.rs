@@ -42,11 +42,13 @@ pub enum ReqKind {
     Attack = 9,
     /// Recovery work: restoring supply, replacing anchors, firmware fixes.
     Recovery = 10,
+    /// A gaining supplier's change-of-supplier credential update (SR 6.23).
+    ChangeOfSupplier = 11,
 }
 
 impl ReqKind {
     /// Every kind, in report order.
-    pub const ALL: [ReqKind; 11] = [
+    pub const ALL: [ReqKind; 12] = [
         ReqKind::ScheduledRead,
         ReqKind::OnDemandRead,
         ReqKind::PrepaymentTopUp,
@@ -58,6 +60,7 @@ impl ReqKind {
         ReqKind::Alert,
         ReqKind::Attack,
         ReqKind::Recovery,
+        ReqKind::ChangeOfSupplier,
     ];
 
     /// Stable snake-case name.
@@ -74,6 +77,7 @@ impl ReqKind {
             ReqKind::Alert => "alert",
             ReqKind::Attack => "attack",
             ReqKind::Recovery => "recovery",
+            ReqKind::ChangeOfSupplier => "change_of_supplier",
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum Signer {
     User(u32, u8),
     /// The SMKI (Smart Metering Key Infrastructure) recovery key.
     Recovery,
+    /// The DCC's transitional change-of-supplier (CoS) party's key.
+    Cos,
     /// A key of the attacker's own.
     Attacker,
 }
@@ -114,7 +120,7 @@ pub const WAN_PROVIDER_ID: u64 = 0x5A40_0000_0000_0000;
 pub const ORG_CA_NAME: &[(&str, &str)] = &[("OU", "07"), ("CN", "DCCSIM ORG CA")];
 
 /// Slots of a 1000-meter cycle: meter `m`'s supplier is decided by `m % 1000`.
-const CYCLE: u32 = 1000;
+pub(super) const CYCLE: u32 = 1000;
 
 /// Entity layout and keys.
 pub struct World {
@@ -191,6 +197,8 @@ pub struct World {
     pub command_fps: Vec<[KeyFp; 2]>,
     /// Fingerprint of the SMKI recovery key.
     pub recovery_fp: KeyFp,
+    /// The run's changes of supplier, by meter (see `registration.rs`).
+    pub switches: Vec<super::registration::Switch>,
     /// The anchors every meter holds from commissioning (see
     /// [`World::anchors_of`] for the per-meter ones), and the keys behind
     /// them, to register for devices' checks.
@@ -325,6 +333,7 @@ impl World {
             recovery_fp: 0,
             manufacturer_fp: 0,
             commissioned: Commissioned::default(),
+            switches: Vec::new(),
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
@@ -340,6 +349,7 @@ impl World {
         w.recovery_fp = fp(&w.recovery.0);
         w.manufacturer_fp = fp(&w.manufacturer);
         w.commissioned = w.commissioning_anchors();
+        w.switches = w.draw_switches();
         let t = &w.sc.parameters.traffic;
         w.expected_critical_alerts =
             meters as f64 * t.alerts_per_meter_day * t.critical_alert_share / 86_400.0
@@ -426,6 +436,8 @@ impl World {
                 n * (t.on_demand_reads_per_meter_day * peak + t.configuration_per_meter_day) / day;
             r[kind_index(MessageKind::UpdateFirmware)] =
                 n * t.firmware_distribution_per_meter_day / day;
+            r[kind_index(MessageKind::UpdateSecurityCredentials)] =
+                n * t.change_of_supplier_per_meter_day / day;
             r[kind_index(MessageKind::PrepaymentTopUp)] =
                 n * t.prepayment_topups_per_meter_day / day * peak;
             // A tariff-change campaign is announced: its rate is expected traffic.
@@ -484,41 +496,6 @@ impl World {
         }
     }
 
-    /// The supplier a meter index is registered to.
-    pub fn supplier_of(&self, m: u32) -> u32 {
-        let slot = m % CYCLE;
-        (self.supplier_slots.partition_point(|&b| b <= slot) - 1) as u32
-    }
-
-    /// How many meters user `u` addresses: a supplier its registered
-    /// meters, any other user the whole fleet.
-    pub fn meters_of(&self, u: u32) -> u32 {
-        if u >= self.suppliers {
-            return self.meters;
-        }
-        let (a, b) = (
-            self.supplier_slots[u as usize],
-            self.supplier_slots[u as usize + 1],
-        );
-        let full = self.meters / CYCLE;
-        let rest = self.meters % CYCLE;
-        full * (b - a) + rest.saturating_sub(a).min(b - a)
-    }
-
-    /// The `k`-th meter (`k < meters_of(u)`) user `u` addresses.
-    pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
-        if u >= self.suppliers {
-            return k;
-        }
-        let (a, b) = (
-            self.supplier_slots[u as usize],
-            self.supplier_slots[u as usize + 1],
-        );
-        let per = b - a;
-        assert!(k < self.meters_of(u), "user {u} has no meter number {k}");
-        (k / per) * CYCLE + a + k % per
-    }
-
     /// Whether meter index `m` is a gas meter (GSME); the rest are
     /// electricity meters (ESME). Spread evenly through the fleet.
     pub fn is_gas(&self, m: u32) -> bool {
@@ -558,6 +535,7 @@ impl World {
     pub fn originator(&self, signer: Signer, claimed: u32) -> u64 {
         match signer {
             Signer::Recovery => RECOVERY_ID,
+            Signer::Cos => COS_ID,
             _ => self.user_id(claimed),
         }
     }
@@ -568,6 +546,7 @@ impl World {
             Signer::None => None,
             Signer::User(c, g) => Some(&self.user_command_keys[c as usize][g as usize & 1].0),
             Signer::Recovery => Some(&self.recovery.0),
+            Signer::Cos => Some(self.cos_key()),
             Signer::Attacker => Some(&self.attacker_key.0),
         }
     }

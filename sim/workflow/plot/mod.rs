@@ -65,7 +65,7 @@ fn svg(
     Ok(name.to_string())
 }
 
-const COLOURS: [RGBColor; 11] = [
+const COLOURS: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -77,6 +77,7 @@ const COLOURS: [RGBColor; 11] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
     RGBColor(0, 0, 0),
+    RGBColor(174, 199, 232),
 ];
 
 /// A legend entry: a short line in the series' colour.

@@ -42,6 +42,9 @@ pub struct Scenario {
     /// A declared device vulnerability and its emergency fix (system model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vulnerability: Option<crate::models::system::vulnerability::Vulnerability>,
+    /// The DCC's replacement of every meter's ACB anchor (system model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acb_rekey: Option<crate::models::system::params::AcbRekey>,
     /// The governance model of a risk study (`dccsim risk`, `dccsim assess`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<crate::models::system::risk::RiskSpec>,
@@ -102,6 +105,7 @@ impl Scenario {
             attack: self.attack.clone(),
             attacks: self.attacks.clone(),
             vulnerability: self.vulnerability.clone(),
+            acb_rekey: self.acb_rekey.clone(),
         };
         sc.check()?;
         if let Some(r) = &self.risk {

@@ -291,7 +291,7 @@ impl Csp {
         job.meter_out_ns = created;
         job.bytes = w.policy.runs_crypto(id).then(|| {
             // Alerts go to the meter's registered supplier.
-            let supplier = w.supplier_of(meter);
+            let supplier = w.supplier_at(meter, created);
             let o = crate::crypto::device::Outgoing {
                 cra: Cra::Alert,
                 kind: MessageKind::Alert,

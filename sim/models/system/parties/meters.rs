@@ -37,8 +37,13 @@ pub struct Meters {
     supply_on: Vec<bool>,
     /// Off because of the attack (for results only).
     off_by_attack: Vec<bool>,
-    /// Supplier anchor: 0 original key, 1 the replacement, 2 some other key.
+    /// Supplier anchor: 0 the registered supplier's original key, 1 its
+    /// replacement, 2 some other key, 3 the gaining supplier's key after a
+    /// change of supplier (see [`Meters::cell_supplier`]).
     anchor_gen: Vec<u8>,
+    /// ACB anchor: 0 the commissioned ACB key, 1 the DCC's replacement, 2
+    /// some other key (see `World::acb_secret_gen`).
+    acb_gen: Vec<u8>,
     /// Firmware version.
     firmware: Vec<u8>,
     /// Whether the manufacturer's fixed image is delivered and waits for activation.
@@ -98,6 +103,7 @@ impl Meters {
             supply_on: vec![true; locals],
             off_by_attack: vec![false; locals],
             anchor_gen: vec![0; locals],
+            acb_gen: vec![0; locals],
             firmware,
             staged: vec![false; locals],
             keys,
@@ -107,18 +113,37 @@ impl Meters {
         }
     }
 
+    /// Whose key meter `m`'s supplier cell holds: the supplier, its
+    /// command credential for the meter's fuel, and the key's generation
+    /// (0 original, 1 replacement, 2 a key of nobody in the cast).
+    fn cell_supplier(&self, w: &World, m: u32, local: usize) -> (u32, u32, u8) {
+        match (self.anchor_gen[local], w.switch_of(m)) {
+            (3, Some(s)) => (s.gaining, w.cred(s.gaining, w.fuel(m)), 0),
+            (g, _) => (w.supplier_of(m), w.supplier_cred(m), g),
+        }
+    }
+
     /// The meter's anchors and counters as a [`DeviceSecurity`] (the real device path).
     fn device_security(&self, w: &World, m: u32, local: usize, originator: u64) -> DeviceSecurity {
-        let supplier = w.supplier_of(m);
         // Every cell as commissioned; the supplier's as replaced since.
         let mut anchors = w.anchors_of(m);
-        let gen = self.anchor_gen[local];
-        anchors[AnchorSlot::Supplier as usize].key = if gen < 2 {
-            w.anchor_fingerprint(w.supplier_cred(m), gen)
-        } else {
-            0
+        let (owner, cred, gen) = self.cell_supplier(w, m, local);
+        anchors[AnchorSlot::Supplier as usize] = crate::crypto::device::Anchor {
+            owner: w.user_id(owner),
+            key: if gen < 2 {
+                w.anchor_fingerprint(cred, gen)
+            } else {
+                0
+            },
         };
-        let sup_id = w.user_id(supplier);
+        anchors[AnchorSlot::Acb as usize].key = match self.acb_gen[local] {
+            0 => anchors[AnchorSlot::Acb as usize].key,
+            1 => w.commissioned.acb_next_fp,
+            _ => 0,
+        };
+        // (The registered supplier's counter is kept in an array, whoever
+        // the supplier is now: storage, see `tracked`.)
+        let sup_id = w.user_id(w.supplier_of(m));
         let mut counters = [(0, 0); COUNTER_SLOTS];
         counters[0] = (sup_id, self.last_counter[local]);
         if originator != sup_id {
@@ -155,28 +180,34 @@ impl Meters {
         flaw: Option<Flaw>,
     ) -> Result<(), Reject> {
         let skips = |c| flaw.is_some_and(|f| f.skips(c, job.msg));
-        let supplier = w.supplier_of(job.meter);
+        let (supplier, cred, gen) = self.cell_supplier(w, job.meter, local);
         let originator = w.originator(job.signer, job.claimed);
         // A gas meter has no remote enable: it does not know the code.
         if job.msg == MessageKind::EnableSupply && w.is_gas(job.meter) {
             return Err(Reject::NotACommand);
         }
-        if !job.acb_mac && !skips(FlawCheck::Mac) {
+        // The MAC verifies only under the ACB key the meter holds.
+        let mac_ok = job.acb_mac && job.acb_gen == self.acb_gen[local];
+        if !mac_ok && !skips(FlawCheck::Mac) {
             return Err(Reject::BadMac);
         }
         if last.is_some_and(|l| job.counter <= l) && !skips(FlawCheck::Counter) {
             return Err(Reject::Replay);
         }
         if job.msg.is_critical() {
-            let gen = self.anchor_gen[local];
             let from_supplier = originator == w.user_id(supplier);
             // The key of the supplier's credential for this meter's fuel: a
             // dual-fuel supplier's electricity key is no anchor of a gas meter.
-            let supplier_key =
-                job.signer == Signer::User(w.supplier_cred(job.meter), gen) && gen < 2;
+            let supplier_key = job.signer == Signer::User(cred, gen) && gen < 2;
             let ok = match job.msg {
+                // The ACB cell: by recovery only here (the ACB cannot sign).
+                MessageKind::UpdateSecurityCredentials if job.slot == AnchorSlot::Acb => {
+                    job.signer == Signer::Recovery
+                }
+                // The supplier cell: by its holder, recovery, or the CoS party.
                 MessageKind::UpdateSecurityCredentials => {
-                    job.signer == Signer::Recovery || (from_supplier && supplier_key)
+                    matches!(job.signer, Signer::Recovery | Signer::Cos)
+                        || (from_supplier && supplier_key)
                 }
                 _ => from_supplier && supplier_key,
             };
@@ -216,8 +247,9 @@ impl Meters {
     }
 
     /// The verdict on a command: the real device path on its bytes when
-    /// this job runs cryptography, else ground truth. Also says which
-    /// supplier-anchor generation a credential update installed.
+    /// this job runs cryptography, else ground truth. Also says which cell
+    /// a credential update replaced and the generation of the key it
+    /// installed (supplier cell: see `anchor_gen`; ACB cell: `acb_gen`).
     fn verdict(
         &mut self,
         w: &World,
@@ -226,9 +258,9 @@ impl Meters {
         z: &[u8; 32],
         truth: Result<(), Reject>,
         local: usize,
-    ) -> (Result<(), Reject>, Option<u8>) {
+    ) -> (Result<(), Reject>, Option<(AnchorSlot, u8)>) {
         let m = job.meter;
-        let supplier = w.supplier_of(m);
+        let supplier = self.cell_supplier(w, m, local).0;
         let originator = w.originator(job.signer, job.claimed);
         let mut dev = self.device_security(w, m, local, originator);
         let mut real = None;
@@ -244,18 +276,28 @@ impl Meters {
             });
         match real {
             Some(Ok(a)) => {
-                let mut new_gen = None;
-                if let Executed::CredentialUpdated(_) = a.executed {
-                    let fp = dev.anchors[AnchorSlot::Supplier as usize].key;
-                    let c = w.supplier_cred(m);
-                    new_gen = Some(if fp == w.anchor_fingerprint(c, 1) {
-                        1
-                    } else if fp == w.anchor_fingerprint(c, 0) {
-                        0
-                    } else {
-                        2
-                    });
-                }
+                let new_gen = match a.executed {
+                    Executed::CredentialUpdated(AnchorSlot::Acb) => {
+                        let fp = dev.anchors[AnchorSlot::Acb as usize].key;
+                        Some((AnchorSlot::Acb, w.acb_gen_of(fp)))
+                    }
+                    Executed::CredentialUpdated(slot) => {
+                        let fp = dev.anchors[AnchorSlot::Supplier as usize].key;
+                        let c = w.supplier_cred(m);
+                        let gaining = w.switch_of(m).map(|s| w.cred(s.gaining, w.fuel(m)));
+                        let gen = if fp == w.anchor_fingerprint(c, 1) {
+                            1
+                        } else if fp == w.anchor_fingerprint(c, 0) {
+                            0
+                        } else if gaining.is_some_and(|g| fp == w.anchor_fingerprint(g, 0)) {
+                            3
+                        } else {
+                            2
+                        };
+                        (slot == AnchorSlot::Supplier).then_some((slot, gen))
+                    }
+                    _ => None,
+                };
                 (Ok(()), new_gen)
             }
             Some(Err(r)) => (Err(r), None),
@@ -290,11 +332,16 @@ impl Meters {
         let flaw = self.flaw(w, local);
         let truth = self.ground_truth(w, &job, local, last, flaw);
         // The device's shared secret with the ACB, computed once per message.
-        let z = w.policy.runs_crypto(job.id).then(|| w.acb_secret(m));
+        // (The device's side: its private key with the ACB key its cell holds.)
+        let acb_gen = self.acb_gen[local];
+        let z = w
+            .policy
+            .runs_crypto(job.id)
+            .then(|| w.acb_secret_gen(m, acb_gen));
         let bytes = job.bytes.take();
         let (verdict, new_anchor_gen) = match &bytes {
             Some(b) => {
-                let z = z.unwrap_or_else(|| w.acb_secret(m));
+                let z = z.unwrap_or_else(|| w.acb_secret_gen(m, acb_gen));
                 self.verdict(w, &job, b, &z, truth, local)
             }
             None => {
@@ -305,7 +352,8 @@ impl Meters {
                     .decide(job.id, truth.is_ok(), &mut self.crypto, || false);
                 let verdict = if ok { Ok(()) } else { truth };
                 let installs = ok && job.msg == MessageKind::UpdateSecurityCredentials;
-                (verdict, installs.then_some(1))
+                let gen = if job.signer == Signer::Cos { 3 } else { 1 };
+                (verdict, installs.then_some((job.slot, gen)))
             }
         };
         match verdict {
@@ -336,9 +384,16 @@ impl Meters {
                         bytes: bytes.filter(|_| job.msg.is_critical()),
                     });
                 }
-                if let Some(g) = new_anchor_gen {
-                    self.anchor_gen[local] = g;
-                    env.count(Col::AnchorsReplaced, 1);
+                match new_anchor_gen {
+                    Some((AnchorSlot::Acb, g)) => self.acb_gen[local] = g,
+                    Some((_, g)) => {
+                        self.anchor_gen[local] = g;
+                        // (A change of supplier is not a replaced anchor.)
+                        if g != 3 {
+                            env.count(Col::AnchorsReplaced, 1);
+                        }
+                    }
+                    None => {}
                 }
                 self.apply(w, &job, local, env);
                 // The response: signed by the device (critical) or MAC'd

@@ -35,6 +35,11 @@ pub struct Supplier {
     restores: u32,
     /// Images sent again per meter, after failed activations.
     redelivered: HashMap<u32, u32>,
+    /// The meters it gains by a change of supplier in this run, by the
+    /// time registration moves: `(at_ns, meter)`.
+    gains: Vec<(u64, u32)>,
+    /// Next of `gains` to ask credentials for.
+    gains_next: usize,
 }
 
 /// A request a recovery step makes.
@@ -55,6 +60,29 @@ pub struct RecoveryRequest {
 }
 
 impl Supplier {
+    /// Supplier `s` of a world, with the meters it gains in the run.
+    pub fn new(w: &World, s: u32) -> Self {
+        let mut gains: Vec<(u64, u32)> = w
+            .switches
+            .iter()
+            .filter(|x| x.gaining == s)
+            .map(|x| (x.at_ns, x.meter))
+            .collect();
+        gains.sort_unstable();
+        Supplier {
+            gains,
+            ..Supplier::default()
+        }
+    }
+
+    /// The meter whose change of supplier is due now, and when the next
+    /// one is (if any).
+    pub fn next_gain(&mut self) -> Option<(u32, Option<u64>)> {
+        let (_, meter) = *self.gains.get(self.gains_next)?;
+        self.gains_next += 1;
+        Some((meter, self.gains.get(self.gains_next).map(|g| g.0)))
+    }
+
     /// The credential generation its requests present.
     pub fn cred_gen(&self) -> u8 {
         self.cred_gen

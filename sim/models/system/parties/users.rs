@@ -94,7 +94,7 @@ impl Users {
     pub fn new(w: &World, owns: impl Fn(EntityId) -> bool) -> Self {
         Users {
             desk: Desk::new(w.users, owns),
-            suppliers: (0..w.suppliers).map(|_| Supplier::default()).collect(),
+            suppliers: (0..w.suppliers).map(|s| Supplier::new(w, s)).collect(),
             disowned_told: vec![0; w.users as usize],
         }
     }
@@ -102,6 +102,9 @@ impl Users {
     /// User `u`'s next request of `kind`: schedules the one after (Poisson
     /// by thinning), then, if accepted, picks a meter and sends it.
     pub fn generate(&mut self, w: &World, u: EntityId, kind: ReqKind, env: &mut Env<'_, '_>) {
+        if kind == ReqKind::ChangeOfSupplier {
+            return self.change_of_supplier(w, u, env);
+        }
         let now = env.now();
         let (_, max) = rate(w, u, kind, now);
         if max > 0.0 {
@@ -129,6 +132,12 @@ impl Users {
         } else {
             w.nth_meter_of(u, k)
         };
+        // A meter it lost to another supplier is no longer its to address
+        // (its traffic is not carried over to the gaining supplier:
+        // assumption, a few switches per 10,000 meter-days).
+        if !misaddressed && u < w.suppliers && w.supplier_at(meter, now.0) != u {
+            return;
+        }
         let id = self.desk.next_id(u, kind);
         let msg = World::message_kind(kind, (pick & 0xff) as u8, w.fuel(meter));
         let mut job = Box::new(Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau));
@@ -140,6 +149,35 @@ impl Users {
                 sup.note_ordered_off(meter);
             }
         }
+        let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;
+        job.bytes = w.request_bytes(id, msg, u, meter, job.counter, key);
+        self.desk.submit(w, u, job, env);
+    }
+
+    /// Supplier `u`'s next change of supplier is due (registration moved
+    /// the meter to it): it asks the DCC for its credentials on the meter
+    /// (SR 6.23, signed as its service request), which the DCC's
+    /// transitional change-of-supplier party signs as the device command;
+    /// the next one is scheduled.
+    fn change_of_supplier(&mut self, w: &World, u: EntityId, env: &mut Env<'_, '_>) {
+        let now = env.now().0;
+        let Some(sup) = self.suppliers.get_mut(u as usize) else {
+            return;
+        };
+        let Some((meter, next_at)) = sup.next_gain() else {
+            return;
+        };
+        if let Some(at) = next_at {
+            let gap = at.saturating_sub(now).max(1);
+            env.send_self(gap, Msg::Generate(ReqKind::ChangeOfSupplier));
+        }
+        let kind = ReqKind::ChangeOfSupplier;
+        let msg = MessageKind::UpdateSecurityCredentials;
+        let id = self.desk.next_id(u, kind);
+        let mut job = Box::new(Job::new(id, kind, msg, u, u, meter, now, Origin::Bau));
+        job.cred_fuel = w.fuel(meter);
+        job.cred_gen = sup.cred_gen();
+        job.signer = Signer::Cos;
         let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;
         job.bytes = w.request_bytes(id, msg, u, meter, job.counter, key);
         self.desk.submit(w, u, job, env);

@@ -5,6 +5,7 @@ use crate::crypto::device::Reject;
 use crate::crypto::mode::CryptoCounters;
 use crate::engine::SimTime;
 use crate::models::system::msg::SecurityEvent;
+use crate::models::system::parties::dsp::rekey::RekeyTotals;
 use crate::models::system::parties::soc::SocTotals;
 use crate::models::system::shard::SystemShard;
 use crate::models::system::stats::{KindStats, Series};
@@ -60,6 +61,8 @@ pub struct ShardTotals {
     pub csp_outage_deferred: u64,
     /// Alerts delivered to users, by way of delivery (from the DSP's shard).
     pub alert_delivery: [u64; 4],
+    /// The DCC's ACB rekey campaign (from the DSP's shard).
+    pub acb_rekey: RekeyTotals,
 }
 
 impl ShardTotals {
@@ -83,6 +86,7 @@ impl ShardTotals {
             duplicates_in_flight: 0,
             csp_outage_deferred: 0,
             alert_delivery: [0; 4],
+            acb_rekey: RekeyTotals::default(),
         }
     }
 
@@ -104,6 +108,8 @@ impl ShardTotals {
             }
             t.duplicates_discarded += d.duplicates_discarded;
             t.alert_delivery = d.delivery.counts;
+            t.kinds[ReqKind::Recovery as usize].merge(&d.acb_rekey.1);
+            t.acb_rekey = d.acb_rekey.0;
             t.stations.push(StationFigures {
                 name: "dsp".into(),
                 utilisation: d.utilisation,
@@ -180,6 +186,9 @@ impl ShardTotals {
         self.csp_outage_deferred += o.csp_outage_deferred;
         for (a, b) in self.alert_delivery.iter_mut().zip(o.alert_delivery) {
             *a += b;
+        }
+        if o.acb_rekey != RekeyTotals::default() {
+            self.acb_rekey = o.acb_rekey;
         }
         for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
             *a += b;

@@ -143,11 +143,31 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
             sim.schedule(u, SimTime(1), Msg::Generate(k));
         }
     }
+    // Each gaining supplier's first change of supplier (see `registration.rs`).
+    for u in 0..world.suppliers {
+        let first = world
+            .switches
+            .iter()
+            .filter(|s| s.gaining == u)
+            .map(|s| s.at_ns)
+            .min();
+        if let Some(at) = first {
+            sim.schedule(
+                u,
+                SimTime(at.max(1)),
+                Msg::Generate(ReqKind::ChangeOfSupplier),
+            );
+        }
+    }
     for r in 0..3 {
         sim.schedule(world.csp0 + r, SimTime(1), Msg::AlertTick);
     }
     if crate::models::system::parties::dsp::scheduled::any(world) {
         sim.schedule(world.dsp, SimTime(1), Msg::Generate(ReqKind::DccScheduled));
+    }
+    if let Some(r) = &world.sc.acb_rekey {
+        let at = world.ns_at_clock_h(r.start_h).max(1);
+        sim.schedule(world.dsp, SimTime(at), Msg::Generate(ReqKind::Recovery));
     }
     if world.sc.parameters.soc.benign_events_per_day > 0.0 {
         sim.schedule(world.soc, SimTime(1), Msg::BenignTick);

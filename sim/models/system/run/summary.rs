@@ -59,13 +59,14 @@ fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
     let p = &world.sc.parameters.traffic;
     let days = (world.sc.run.end_h - world.sc.run.start_h) / 24.0;
     let meters = world.meters.max(1) as f64;
-    let rows: [(ReqKind, f64, &str); 9] = [
+    let rows: [(ReqKind, f64, &str); 10] = [
         (ReqKind::ScheduledRead, p.scheduled_reads_per_meter_day, "traffic.scheduled_reads_per_meter_day: [S3] reads ~60% of ~1.7 requests/meter-day"),
         (ReqKind::OnDemandRead, p.on_demand_reads_per_meter_day, "traffic.on_demand_reads_per_meter_day: assumption (with the daily read, ~60% reads [S3])"),
         (ReqKind::PrepaymentTopUp, p.prepayment_topups_per_meter_day, "traffic.prepayment_topups_per_meter_day: assumption (15% prepayment, two top-ups a week)"),
         (ReqKind::TariffUpdate, p.tariff_updates_per_meter_day, "traffic.tariff_updates_per_meter_day: assumption"),
         (ReqKind::CriticalCommand, p.critical_background_per_meter_day, "traffic.critical_background_per_meter_day: assumption"),
-        (ReqKind::Configuration, p.configuration_per_meter_day, "traffic.configuration_per_meter_day: assumption (with the two below, [S3]'s ~1.7/meter-day less the families above)"),
+        (ReqKind::Configuration, p.configuration_per_meter_day, "traffic.configuration_per_meter_day: assumption (with the three below, [S3]'s ~1.7/meter-day less the families above)"),
+        (ReqKind::ChangeOfSupplier, p.change_of_supplier_per_meter_day, "traffic.change_of_supplier_per_meter_day: assumption (a few million switches a year over ~35M meters); drawn before the run, at most one per meter"),
         (ReqKind::FirmwareDistribution, p.firmware_distribution_per_meter_day, "traffic.firmware_distribution_per_meter_day: assumption (about two rollouts a meter a year)"),
         (ReqKind::DccScheduled, p.dcc_scheduled_per_meter_day, "traffic.dcc_scheduled_per_meter_day: assumption (network operators' standing schedules, run by the DSP)"),
         (ReqKind::Alert, p.alerts_per_meter_day, "traffic.alerts_per_meter_day: [S3] ~4bn messages/month with alerts less ~1.3bn requests"),
@@ -419,10 +420,34 @@ pub(super) fn write(
         "checker_violations": checker.map(|c| c.violations).unwrap_or(0),
         "checker": checker_json,
     });
+    let mut summary = summary;
+    if sc.acb_rekey.is_some() {
+        summary["acb_rekey"] = acb_rekey_json(world, &t.acb_rekey);
+    }
     Files {
         summary,
         histograms,
         timeseries: timeseries_csv(world, t),
         timeline: timeline_csv(world, rows, g),
     }
+}
+
+/// `summary.json` `acb_rekey`: the DCC's replacement of the ACB anchor
+/// (only under `[acb_rekey]`). Meters "on the old key" are those the DSP
+/// never saw confirm the new one (a meter whose confirmation was lost
+/// holds the new key but counts here).
+fn acb_rekey_json(
+    world: &World,
+    r: &crate::models::system::parties::dsp::rekey::RekeyTotals,
+) -> serde_json::Value {
+    let clock = |ns: u64| (ns > 0).then(|| ns as f64 / 1e9 + world.clock0_s);
+    json!({
+        "updates_sent": r.sent,
+        "meters_rekeyed": r.rekeyed,
+        "meters_on_old_key": world.meters as u64 - r.rekeyed,
+        "updates_failed": r.failed,
+        "meters_given_up": r.gave_up,
+        "first_sent_clock_s": clock(r.first_sent_ns),
+        "last_rekeyed_clock_s": clock(r.last_rekeyed_ns),
+    })
 }

@@ -30,7 +30,7 @@ impl AlertDelivery {
     /// An authenticated alert from meter `m`, raised at `raised_ns`, is
     /// delivered to the meter's supplier, or retried later.
     pub fn deliver(&mut self, w: &World, m: u32, raised_ns: u64, env: &mut Env<'_, '_>) {
-        match user_down_until(w, w.supplier_of(m), env.now().0) {
+        match user_down_until(w, w.supplier_at(m, env.now().0), env.now().0) {
             None => self.counts[0] += 1,
             Some(_) => {
                 let retry = crate::engine::time::secs_to_ns(w.sc.parameters.dsp.alert_retry_s);
@@ -50,7 +50,7 @@ impl AlertDelivery {
         env: &mut Env<'_, '_>,
     ) {
         let now = env.now().0;
-        let Some(back) = user_down_until(w, w.supplier_of(m), now) else {
+        let Some(back) = user_down_until(w, w.supplier_at(m, now), now) else {
             self.counts[if held { 2 } else { 1 }] += 1;
             return;
         };

@@ -13,6 +13,7 @@
 
 mod alerts;
 mod anomaly;
+pub mod rekey;
 pub mod scheduled;
 
 pub use self::alerts::AlertDelivery;
@@ -29,7 +30,7 @@ use crate::models::system::msg::{Job, Msg, Origin, Outcome, Prep, SecurityEvent}
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, KindStats, Series};
 use crate::models::system::timeline::Col;
-use crate::models::system::world::{kind_index, ReqKind, World};
+use crate::models::system::world::{kind_index, ReqKind, Signer, World};
 
 /// The DSP: its worker pool, security state and figures.
 pub struct Dsp {
@@ -46,6 +47,8 @@ pub struct Dsp {
     scheduled_seq: Vec<u64>,
     /// DCC-scheduled requests the DSP started.
     scheduled_sent: u64,
+    /// The DCC's ACB rekey campaign (see `rekey.rs`).
+    rekey: rekey::Rekey,
 }
 
 /// What the run's results take from the DSP.
@@ -70,6 +73,8 @@ pub struct DspTotals {
     pub delivery: AlertDelivery,
     /// DCC-scheduled requests the DSP started.
     pub scheduled_sent: u64,
+    /// The ACB rekey campaign's figures, and its updates as requests.
+    pub acb_rekey: (rekey::RekeyTotals, KindStats),
 }
 
 impl Dsp {
@@ -85,6 +90,7 @@ impl Dsp {
             delivery: AlertDelivery::default(),
             scheduled_seq: vec![0; (w.users - w.suppliers) as usize],
             scheduled_sent: 0,
+            rekey: rekey::Rekey::new(w),
         }
     }
 
@@ -95,25 +101,33 @@ impl Dsp {
     /// (revoked credentials, a threshold already exceeded) get no command built.
     pub fn prepare(&self, w: &World, ev: &Event<Msg>) -> Option<Prep> {
         let sec = &self.security;
-        Self::prepare_given(w, ev, |job| {
+        let blocked = |job: &Job| {
             sec.revoked(job.claimed, job.cred_gen)
                 || sec.over_threshold(w, job.claimed, kind_index(job.msg), ev.time)
-        })
+        };
+        Self::prepare_given(w, ev, blocked, |m| self.rekey.gen(m))
     }
 
     /// [`Dsp::prepare`] without the DSP's state, on another MPI rank's copy
     /// of its shard: the same verdicts, and a command for every verified
-    /// request (one the DSP then refuses simply goes unused).
+    /// request (one the DSP then refuses simply goes unused), MAC'd with
+    /// the commissioned ACB key (the DSP rebuilds one for a rekeyed meter).
     pub fn prepare_anywhere(w: &World, ev: &Event<Msg>) -> Option<Prep> {
-        Self::prepare_given(w, ev, |_| false)
+        Self::prepare_given(w, ev, |_| false, |_| 0)
     }
 
-    fn prepare_given(w: &World, ev: &Event<Msg>, blocked: impl Fn(&Job) -> bool) -> Option<Prep> {
+    fn prepare_given(
+        w: &World,
+        ev: &Event<Msg>,
+        blocked: impl Fn(&Job) -> bool,
+        acb_gen: impl Fn(u32) -> u8,
+    ) -> Option<Prep> {
         match &ev.msg {
             Msg::Request(job) => {
                 job.bytes.as_ref()?;
                 let ok = verify_request(w, job);
-                let command = (ok && !blocked(job)).then(|| command_bytes(w, job));
+                let command =
+                    (ok && !blocked(job)).then(|| command_bytes(w, job, acb_gen(job.meter)));
                 Some(Prep { ok, command })
             }
             Msg::Response(job) if !job.duplicate => {
@@ -155,7 +169,7 @@ impl Dsp {
                             .map(|p| p.ok)
                             .unwrap_or_else(|| verify_request(w, &job))
                 });
-            let registered = u >= w.suppliers || w.supplier_of(job.meter) == u;
+            let registered = u >= w.suppliers || w.supplier_at(job.meter, now.0) == u;
             if !sig_ok {
                 job.outcome = Outcome::DspBadSignature;
                 env.count(Col::DspBadSignature, 1);
@@ -180,15 +194,23 @@ impl Dsp {
     }
 
     /// A request that passed every check: a disable is logged under its
-    /// user, and a request with bytes gets its device command.
+    /// user, and a request with bytes gets its device command, MAC'd with
+    /// the ACB key the DSP believes the meter holds.
     fn admit(&mut self, w: &World, job: &mut Job, prep: Option<Prep>) {
         if job.msg == MessageKind::DisableSupply {
             self.security.log_disable(job.claimed, job.meter);
         }
+        job.acb_gen = self.rekey.gen(job.meter);
+        // A change of supplier's credential update is signed inside the
+        // DCC, by its transitional CoS party: no pre-command round trip.
+        if job.signer == Signer::Cos {
+            job.pre_signed = true;
+        }
         if job.bytes.is_some() {
-            let (bytes, z) = prep
+            let (bytes, z, _) = prep
                 .and_then(|p| p.command)
-                .unwrap_or_else(|| command_bytes(w, job));
+                .filter(|c| c.2 == job.acb_gen)
+                .unwrap_or_else(|| command_bytes(w, job, job.acb_gen));
             job.bytes = Some(bytes);
             job.acb_z = Some(z);
         }
@@ -359,6 +381,8 @@ impl Dsp {
                     Msg::Security(SecurityEvent::AlertVolume),
                 );
             }
+        } else if response && job.origin == Origin::AcbRekey {
+            self.acb_rekey_done(w, &job, env);
         } else if response || job.outcome != Outcome::Ok {
             let d = env.rng.user_link_ns(p);
             env.send(job.user, d, Msg::Complete(job));
@@ -371,6 +395,17 @@ impl Dsp {
             env.send(job.user, d, Msg::PreCommand(job));
         } else {
             job.dsp_out_ns = now.0;
+            // The ACB's MAC is applied last: a meter rekeyed since the
+            // command was built gets it under the new key.
+            let gen = self.rekey.gen(job.meter);
+            if job.acb_gen != gen {
+                job.acb_gen = gen;
+                if job.bytes.is_some() {
+                    let (bytes, z, _) = command_bytes(w, &job, gen);
+                    job.bytes = Some(bytes);
+                    job.acb_z = Some(z);
+                }
+            }
             let region = w.region_of(job.meter);
             let d = env.rng.dsp_to_csp_ns(p);
             env.send(w.csp0 + region as u32, d, Msg::Downlink(job));
@@ -409,6 +444,7 @@ impl Dsp {
             duplicates_discarded: self.duplicates_discarded,
             scheduled_sent: self.scheduled_sent,
             delivery: self.delivery,
+            acb_rekey: self.rekey.totals(),
         }
     }
 
@@ -437,9 +473,10 @@ fn verify_request(w: &World, job: &Job) -> bool {
 }
 
 /// The device command for a request the DSP accepted: the signer's
-/// signature (critical kinds) and the ACB's MAC, and the ACB secret used.
-fn command_bytes(w: &World, job: &Job) -> (Box<[u8]>, [u8; 32]) {
-    let z = w.acb_secret(job.meter);
+/// signature (critical kinds) and the ACB's MAC under ACB key `gen`, the
+/// ACB secret used, and `gen`.
+fn command_bytes(w: &World, job: &Job, gen: u8) -> (Box<[u8]>, [u8; 32], u8) {
+    let z = w.acb_secret_gen(job.meter, gen);
     let bytes = w
         .command_bytes(
             job.msg,
@@ -448,10 +485,11 @@ fn command_bytes(w: &World, job: &Job) -> (Box<[u8]>, [u8; 32]) {
             job.meter,
             job.counter,
             job.firmware_genuine,
+            job.slot,
             &z,
         )
         .into_boxed_slice();
-    (bytes, z)
+    (bytes, z, gen)
 }
 
 /// Checks a response's or alert's authentication, as its recipient would:

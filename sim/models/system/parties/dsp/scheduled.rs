@@ -66,7 +66,8 @@ impl Dsp {
             job.outcome = Outcome::DspUserSuspended;
             env.count(Col::Suspended, 1);
         } else if w.policy.runs_crypto(id) {
-            let (bytes, z) = command_bytes(w, &job);
+            job.acb_gen = self.rekey.gen(meter);
+            let (bytes, z, _) = command_bytes(w, &job, job.acb_gen);
             job.bytes = Some(bytes);
             job.acb_z = Some(z);
         }

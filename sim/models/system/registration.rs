@@ -1,0 +1,122 @@
+//! Registration: which supplier serves which meter, and from when.
+//!
+//! Meters are registered to suppliers in a repeating cycle of 1,000 by
+//! the suppliers' shares (so every supplier's meters spread over every
+//! region). A change of supplier (CoS) moves a meter to a gaining supplier
+//! on its effective date, which the registration data fixes in advance:
+//! the run's switches are drawn from the seed before it starts (a pure
+//! function of the seed, the fleet and `traffic.change_of_supplier_per_meter_day`),
+//! so every party reads the same registration at any time without
+//! messages. From the switch, the DSP (identity and access management)
+//! accepts requests for the meter from the gaining supplier only; the
+//! gaining supplier then asks for its credentials on the meter (SR 6.23),
+//! which the DCC's transitional change-of-supplier party signs, so that
+//! the meter's supplier cell names the gaining supplier. Until that
+//! credential update executes, the meter still obeys the losing supplier's
+//! key only.
+
+use super::world::{hash_parts, World, CYCLE};
+
+/// One change of supplier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switch {
+    /// Meter index.
+    pub meter: u32,
+    /// When registration moves to the gaining supplier, nanoseconds.
+    pub at_ns: u64,
+    /// The gaining supplier.
+    pub gaining: u32,
+}
+
+impl World {
+    /// The run's changes of supplier, sorted by meter: the expected number
+    /// over the fleet and the run (`meters x rate x days`; its fractional
+    /// part decided by the seed), each a meter drawn uniformly, a time
+    /// drawn uniformly in the run and a gaining supplier drawn among the
+    /// others (none with one supplier). A meter switches at most once in
+    /// a run: a second draw of it is dropped; there are at most as many
+    /// draws as meters (so at most ~63% of the fleet switches in one run).
+    pub(super) fn draw_switches(&self) -> Vec<Switch> {
+        let rate = self.sc.parameters.traffic.change_of_supplier_per_meter_day;
+        let run_s = (self.sc.run.end_h - self.sc.run.start_h) * 3600.0;
+        if self.suppliers < 2 || rate <= 0.0 {
+            return Vec::new();
+        }
+        let expected = self.meters as f64 * rate * run_s / 86_400.0;
+        let frac = (hash_parts(&[self.seed, 0xC05_C0DE]) >> 11) as f64 / (1u64 << 53) as f64;
+        let count =
+            (expected.floor() as u64 + u64::from(frac < expected.fract())).min(self.meters as u64);
+        let mut out: Vec<Switch> = (0..count)
+            .map(|k| {
+                let h = hash_parts(&[self.seed, 0xC05, k]);
+                let meter = (((h >> 32) * self.meters as u64) >> 32) as u32;
+                let t = hash_parts(&[self.seed, 0xC05_7133, k]);
+                let at_ns = ((t >> 11) as f64 / (1u64 << 53) as f64 * run_s * 1e9) as u64;
+                let losing = self.supplier_of(meter);
+                let other = (h & 0xFFFF_FFFF) % (self.suppliers as u64 - 1);
+                let gaining = (losing + 1 + other as u32) % self.suppliers;
+                Switch {
+                    meter,
+                    at_ns: at_ns.max(1),
+                    gaining,
+                }
+            })
+            .collect();
+        out.sort_by_key(|s| (s.meter, s.at_ns, s.gaining));
+        out.dedup_by_key(|s| s.meter);
+        out
+    }
+
+    /// Meter `m`'s change of supplier in this run, if any.
+    pub fn switch_of(&self, m: u32) -> Option<&Switch> {
+        self.switches
+            .binary_search_by_key(&m, |s| s.meter)
+            .ok()
+            .map(|i| &self.switches[i])
+    }
+
+    /// The supplier meter `m` is registered to at `t_ns`: the gaining
+    /// supplier from its change of supplier on, else the original one.
+    pub fn supplier_at(&self, m: u32, t_ns: u64) -> u32 {
+        match self.switch_of(m) {
+            Some(s) if t_ns >= s.at_ns => s.gaining,
+            _ => self.supplier_of(m),
+        }
+    }
+
+    /// The supplier a meter index is registered to at the start of the run
+    /// (see [`World::supplier_at`] for changes of supplier).
+    pub fn supplier_of(&self, m: u32) -> u32 {
+        let slot = m % CYCLE;
+        (self.supplier_slots.partition_point(|&b| b <= slot) - 1) as u32
+    }
+
+    /// How many meters user `u` addresses: a supplier its registered
+    /// meters, any other user the whole fleet.
+    pub fn meters_of(&self, u: u32) -> u32 {
+        if u >= self.suppliers {
+            return self.meters;
+        }
+        let (a, b) = (
+            self.supplier_slots[u as usize],
+            self.supplier_slots[u as usize + 1],
+        );
+        let full = self.meters / CYCLE;
+        let rest = self.meters % CYCLE;
+        full * (b - a) + rest.saturating_sub(a).min(b - a)
+    }
+
+    /// The `k`-th meter (`k < meters_of(u)`) user `u` addresses.
+    pub fn nth_meter_of(&self, u: u32, k: u32) -> u32 {
+        if u >= self.suppliers {
+            return k;
+        }
+        let (a, b) = (
+            self.supplier_slots[u as usize],
+            self.supplier_slots[u as usize + 1],
+        );
+        let per = b - a;
+        assert!(k < self.meters_of(u), "user {u} has no meter number {k}");
+        (k / per) * CYCLE + a + k % per
+    }
+}
