@@ -117,9 +117,11 @@ impl Meters {
     /// command credential for the meter's fuel, and the key's generation
     /// (0 original, 1 replacement, 2 a key of nobody in the cast).
     fn cell_supplier(&self, w: &World, m: u32, local: usize) -> (u32, u32, u8) {
-        match (self.anchor_gen[local], w.switch_of(m)) {
-            (3, Some(s)) => (s.gaining, w.cred(s.gaining, w.fuel(m)), 0),
-            (g, _) => (w.supplier_of(m), w.supplier_cred(m), g),
+        let g = self.anchor_gen[local];
+        // (Only a meter whose cell a change of supplier moved looks its switch up.)
+        match (g == 3).then(|| w.switch_of(m)).flatten() {
+            Some(s) => (s.gaining, w.cred(s.gaining, w.fuel(m)), 0),
+            None => (w.supplier_of(m), w.supplier_cred(m), g),
         }
     }
 
