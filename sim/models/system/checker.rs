@@ -80,9 +80,10 @@ fn slot_for(kind: MessageKind) -> Option<AnchorSlot> {
 /// precomputed table).
 fn acb_side_secret(w: &World, m: u32, gen: u8) -> [u8; 32] {
     let dev = crate::crypto::keys::derive_key(w.seed, KeyRole::DeviceKeyAgreement, w.device_id(m));
-    let acb = match gen {
-        0 => w.acb.clone(),
-        _ => crate::crypto::keys::derive_key(w.seed, KeyRole::AcbKeyAgreement, 1),
+    // (Generation 1 exists only under `[acb_rekey]`, which builds the key.)
+    let acb = match (gen, &w.commissioned.acb_next) {
+        (1, Some(next)) => &next.key,
+        _ => &w.acb,
     };
     crate::crypto::mac::ecdh(acb.scalar(), dev.public()).expect("not the identity")
 }
@@ -224,8 +225,8 @@ impl<'a> Replayed<'a> {
             return Ok(());
         };
         if slot == AnchorSlot::Acb as u8 {
-            let next = crate::crypto::keys::derive_key(w.seed, KeyRole::AcbKeyAgreement, 1);
-            self.acb = if key == next.public().to_uncompressed() {
+            let next = w.commissioned.acb_next.as_ref();
+            self.acb = if next.is_some_and(|n| key == n.key.public().to_uncompressed()) {
                 (1, None)
             } else if key == w.acb.public().to_uncompressed() {
                 (0, None)
