@@ -74,7 +74,11 @@ fn acb_key_alone_cannot_execute_critical_commands() {
     let s = run("acb_only", &[SMALL, "attack.targets=300"]);
     sound(&s);
     assert_eq!(n(&s["attack"]["executed"]), 0);
-    assert_eq!(refused(&s, "bad_signature"), 300);
+    // Every command is refused on its signature; the odd one is overtaken
+    // on the WAN by a later command of the supplier and refused as stale.
+    let bad = refused(&s, "bad_signature");
+    assert!(bad >= 290, "{bad}");
+    assert_eq!(bad + attack_outcome(&s, "replay"), 300);
 }
 
 #[test]
@@ -89,17 +93,18 @@ fn a_compromised_csp_causes_loss_and_reordering_but_forges_nothing() {
     );
     let s = run(
         "csp_tamper",
-        &[SMALL, "attack.drop_share=0.5", "attack.delay_mean_s=60"],
+        &[SMALL, "attack.drop_share=0.8", "attack.delay_mean_s=60"],
     );
     sound(&s);
     assert_eq!(n(&s["attack"]["executed"]), 0);
+    // Requests lost after every retry, or overtaken and refused as stale.
     let harm = |s: &Value| {
-        ["on_demand_read", "configuration", "prepayment_topup"]
+        s["requests"]
+            .as_object()
+            .unwrap()
             .iter()
-            .map(|k| {
-                n(&s["requests"][k]["outcomes"]["wan_timeout"])
-                    + n(&s["requests"][k]["outcomes"]["replay"])
-            })
+            .filter(|(k, _)| *k != "alert")
+            .map(|(_, r)| n(&r["outcomes"]["wan_timeout"]) + n(&r["outcomes"]["replay"]))
             .sum::<i64>()
     };
     assert!(harm(&s) > harm(&base), "{} vs {}", harm(&s), harm(&base));
@@ -597,7 +602,11 @@ fn an_electricity_credential_alone_cannot_touch_gas_meters() {
     let off = "parameters.anomaly.enabled=false";
     let both = run("mass_disconnect", &[SMALL, off, "attack.targets=300"]);
     sound(&both);
-    assert_eq!(n(&both["attack"]["executed"]), 300);
+    // (The odd command overtaken on the WAN by a later one of the
+    // supplier's is refused as stale.)
+    let stale = |s: &Value| n(&s["requests"]["attack"]["outcomes"]["replay"]);
+    assert!(stale(&both) <= 5);
+    assert_eq!(n(&both["attack"]["executed"]) + stale(&both), 300);
     let s = run(
         "mass_disconnect",
         &[
@@ -610,7 +619,7 @@ fn an_electricity_credential_alone_cannot_touch_gas_meters() {
     sound(&s);
     let a = &s["requests"]["attack"]["outcomes"];
     assert_eq!(n(&a["dsp_not_authorised"]), gas, "{a}");
-    assert_eq!(n(&s["attack"]["executed"]), 300 - gas);
+    assert_eq!(n(&s["attack"]["executed"]) + stale(&s), 300 - gas);
     // Straight onto the WAN with the ACB's key too: a gas meter's supplier
     // anchor is the gas credential's key, so the signature fails there.
     let wan = [
@@ -623,17 +632,21 @@ fn an_electricity_credential_alone_cannot_touch_gas_meters() {
     // (The attack's own outcomes: recovery work after detection may meet
     // refusals of its own.)
     let attack_refused = |s: &Value| n(&s["requests"]["attack"]["outcomes"]["meter_refused"]);
+    // Each side's count is exact but for the odd stale command.
+    let split = |s: &Value, refusing: i64| {
+        let (bad, executed) = (attack_refused(s), n(&s["attack"]["executed"]));
+        assert!(stale(s) <= 5, "{}", s["requests"]["attack"]);
+        assert_eq!(bad + executed + stale(s), 300);
+        assert!(bad <= refusing && bad + stale(s) >= refusing);
+        assert!(refused(s, "bad_signature") >= bad);
+    };
     let s = run("mass_disconnect", &wan);
     sound(&s);
-    assert!(refused(&s, "bad_signature") >= gas);
-    assert_eq!(attack_refused(&s), gas);
-    assert_eq!(n(&s["attack"]["executed"]), 300 - gas);
+    split(&s, gas);
     // Holding only the gas credential, the electricity meters refuse instead.
     let mut gas_only = wan;
     gas_only[4] = "attack.fuel=\"gas\"";
     let s = run("mass_disconnect", &gas_only);
     sound(&s);
-    assert!(refused(&s, "bad_signature") >= 300 - gas);
-    assert_eq!(attack_refused(&s), 300 - gas);
-    assert_eq!(n(&s["attack"]["executed"]), gas);
+    split(&s, 300 - gas);
 }

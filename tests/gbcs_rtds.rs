@@ -365,6 +365,38 @@ mod simulator_messages {
         same_but_signature(&ours, &theirs);
     }
 
+    /// SR 8.1.1 commission device: ECS70 on an ESME and GCS28 on a GSME,
+    /// the header and content as RTDS's byte for byte.
+    #[test]
+    fn the_commissioning_equals_rtds_but_for_the_signature() {
+        for (fuel, device, rel) in [
+            (
+                Fuel::Electricity,
+                ESME,
+                "8.1.1_ECS70Commission/ECS70Commission_8.1.1_SUCCESS_COMMAND_GBCS.HEX",
+            ),
+            (
+                Fuel::Gas,
+                GSME,
+                "8.1.1_GCS28Commission/GCS28Commission_8.1.1_SUCCESS_COMMAND_GBCS.HEX",
+            ),
+        ] {
+            let theirs = rtds_file(rel);
+            let ours = command(
+                MessageKind::CommissionDevice,
+                fuel,
+                device,
+                1000,
+                &Body::Plain,
+            );
+            same_but_signature(&ours, &theirs);
+            assert_eq!(
+                ours.len(),
+                MessageKind::CommissionDevice.wire_len(fuel, dccsim::crypto::gbcs::Cra::Command)
+            );
+        }
+    }
+
     fn response(kind: MessageKind, counter: u64, z: [u8; 32]) -> Vec<u8> {
         let o = Outgoing {
             cra: Cra::Response,
@@ -513,7 +545,7 @@ fn wire_sizes_are_the_built_messages_sizes() {
             }
         }
     }
-    assert_eq!(checked, 38);
+    assert_eq!(checked, 42);
     let alert = |n: &str| set.messages[n].len();
     assert_eq!(
         alert("ECS80-8F36_ESME_ALERT_GBCS.HEX"),

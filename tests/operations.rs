@@ -245,7 +245,9 @@ fn losing_the_dsp_builds_a_backlog_that_drains_after_failover() {
     sound(&s);
     let q = |s: &Value| n(&s["components"]["dsp"]["queue_len_max"]);
     assert!(q(&s) > 10 * q(&base).max(1), "{} vs {}", q(&s), q(&base));
-    let p99 = |s: &Value| p99_ms(s, "prepayment_topup");
+    // (Reads: a gas meter's top-up waits for its wake-up, which hides the
+    // backlog in a small fleet's top-up tail; reads are answered by the hub.)
+    let p99 = |s: &Value| p99_ms(s, "on_demand_read");
     assert!(
         p99(&s) > p99(&base) + 60_000.0,
         "{} vs {}",

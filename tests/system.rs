@@ -247,10 +247,10 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     let s = summary_of("bau_day", "mix", &["fleet.meters=200000"]);
     let mix = s["traffic_per_meter_day"].as_object().unwrap();
-    // Ten families (scheduled and on-demand reads, top-ups, tariffs, critical,
-    // configuration, changes of supplier, firmware, DCC-scheduled, alerts)
-    // and the total.
-    assert_eq!(mix.len(), 11);
+    // Eleven families (scheduled and on-demand reads, top-ups, tariffs,
+    // critical, configuration, changes of supplier, installations,
+    // firmware, DCC-scheduled, alerts) and the total.
+    assert_eq!(mix.len(), 12);
     for (family, v) in mix {
         let (rate, expected) = (v["rate"].as_f64().unwrap(), v["expected"].as_f64().unwrap());
         assert!(!v["source"].as_str().unwrap().is_empty());
@@ -443,4 +443,83 @@ fn dcc_scheduled_requests_start_at_the_dsp_without_a_user_link_or_request_check(
         .as_f64()
         .unwrap();
     assert!(rate > 0.0);
+}
+
+/// Meters installed during the run join the network at their installation
+/// and are served once their supplier's commissioning (SR 8.1.1, critical,
+/// verified on the real bytes by the meter and the checker) has executed:
+/// until then they raise no alerts and no one reads them, and the DSP
+/// refuses requests for them by their inventory status. The same at 1 and
+/// 2 threads.
+#[test]
+fn meters_installed_during_the_run_are_served_once_their_supplier_commissions_them() {
+    let sets = |rate: &'static str| ["fleet.meters=5000", "crypto.mode=\"full\"", rate];
+    let with = sets("parameters.traffic.installation_per_meter_day=0.3");
+    let s = summary_of("bau_day", "install", &with);
+    let none = summary_of(
+        "bau_day",
+        "install0",
+        &sets("parameters.traffic.installation_per_meter_day=0"),
+    );
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"));
+    let i = &s["installation"];
+    let installed = n(&i["meters_installed"]);
+    let commissioned = n(&i["meters_commissioned"]);
+    let inst = &s["requests"]["installation"];
+    assert!(installed > 1000, "{i}");
+    assert_eq!(
+        n(&inst["sent"]),
+        installed,
+        "one commissioning per installation"
+    );
+    assert_eq!(n(&inst["outcomes"]["ok"]), commissioned, "{inst}");
+    assert!(commissioned + 5 >= installed, "{i}");
+    assert_eq!(
+        n(&i["meters_awaiting_commissioning"]),
+        installed - commissioned
+    );
+    // Every status refusal is a request's outcome.
+    let wrong_status = |s: &serde_json::Value| -> u64 {
+        s["requests"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|k| n(&k["outcomes"]["dsp_wrong_status"]))
+            .sum()
+    };
+    assert_eq!(wrong_status(&s), n(&i["requests_refused_status"]));
+    assert_eq!(n(&none["installation"]["meters_installed"]), 0);
+    assert_eq!(wrong_status(&none), 0);
+    // A meter off the network raises no alerts and is not read: about a
+    // quarter of the fleet joins during the day.
+    let alerts = |s: &serde_json::Value| -> u64 {
+        let o = s["requests"]["alert"]["outcomes"].as_object().unwrap();
+        o.values().map(n).sum()
+    };
+    let reads = |s: &serde_json::Value| n(&s["requests"]["scheduled_read"]["sent"]);
+    assert!(
+        (alerts(&s) as f64) < 0.95 * alerts(&none) as f64,
+        "{} vs {}",
+        alerts(&s),
+        alerts(&none)
+    );
+    assert!((reads(&s) as f64) < 0.9 * reads(&none) as f64);
+    // The commissionings are critical commands the checker verified
+    // against each meter's supplier anchor.
+    for s in [&s, &none] {
+        assert_eq!(n(&s["checker_violations"]), 0, "{}", s["checker"]);
+        assert_eq!(n(&s["crypto_ground_truth_mismatches"]), 0);
+    }
+    assert!(
+        n(&s["checker"]["critical_verified"])
+            >= commissioned + n(&none["checker"]["critical_verified"]) / 2
+    );
+    // The same files at 1 thread.
+    let one = std::env::temp_dir().join(format!("dccsim-install1-{}", std::process::id()));
+    let extra: Vec<&str> = with.iter().flat_map(|s| ["--set", s]).collect();
+    run_scenario("bau_day", &one, 1, &extra);
+    let s1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(one.join("summary.json")).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&one);
+    assert_eq!(s1, s, "identical at 1 and 2 threads");
 }

@@ -230,6 +230,8 @@ pub enum Executed {
     FirmwareStaged(u64),
     /// Switched to new firmware.
     FirmwareActivated(u64),
+    /// Set its clock as its installing supplier commissioned it.
+    Commissioned,
 }
 
 /// What the check used: which anchor verified the signature, if any.
@@ -256,7 +258,8 @@ fn authorising_slot(kind: MessageKind) -> AnchorSlot {
         | MessageKind::EnableSupply
         | MessageKind::DisableSupply
         | MessageKind::ArmSupply
-        | MessageKind::ActivateFirmware => AnchorSlot::Supplier,
+        | MessageKind::ActivateFirmware
+        | MessageKind::CommissionDevice => AnchorSlot::Supplier,
         _ => AnchorSlot::Root,
     }
 }
@@ -461,6 +464,7 @@ impl DeviceSecurity {
             (MessageKind::EnableSupply, _) => Executed::SupplyEnabled,
             (MessageKind::DisableSupply, _) => Executed::SupplyDisabled,
             (MessageKind::ArmSupply, _) => Executed::SupplyArmed,
+            (MessageKind::CommissionDevice, _) => Executed::Commissioned,
             (MessageKind::UpdateSecurityCredentials, _) => {
                 let (slot, anchor) = new_anchor.expect("credential update body checked above");
                 self.anchors[slot as usize] = anchor;

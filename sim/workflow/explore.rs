@@ -260,13 +260,21 @@ pub fn draw(seed: u64, run: u64, meters: u32) -> Drawn {
             d.below(4)
         );
     }
+    let mut traffic = String::new();
     if d.chance(0.3) {
         labels.push("change_of_supplier".into());
-        let _ = write!(
-            t,
-            "[parameters.traffic]\nchange_of_supplier_per_meter_day = {}\n\n",
+        let _ = writeln!(
+            traffic,
+            "change_of_supplier_per_meter_day = {}",
             d.unit() * 4.0
         );
+    }
+    if d.chance(0.3) {
+        labels.push("installation".into());
+        let _ = writeln!(traffic, "installation_per_meter_day = {}", d.unit() * 4.0);
+    }
+    if !traffic.is_empty() {
+        let _ = write!(t, "[parameters.traffic]\n{traffic}\n");
     }
     Drawn {
         toml: t,

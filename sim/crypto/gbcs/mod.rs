@@ -28,6 +28,7 @@
 //! | update security credentials (6.15.1) | CS02b 0x0102 | CS02b 0x0102 | yes | the replaced cell's own role, or recovery |
 //! | deliver firmware (11.1) | 0x00C9 (assumption: not in RTDS) | same | no | anyone the ACB MACs for; image signed by the manufacturer |
 //! | activate firmware (11.3) | CS06 0x0012 | CS06 0x0012 | yes | supplier anchor; hash of the staged image |
+//! | commission device (8.1.1) | ECS70 0x0062 (set clock) | GCS28 0x007F (set clock) | yes | supplier anchor |
 //! | alert, critical | ECS80 0x0067 (alert 0x8F36) | same | signed | — |
 //! | alert, refused command | GCA 0x1000 (alert 0x8F30) | same | signed | — |
 //! | alert, non-critical | GNCA 0x1001 (alert 0x810E) | same | MAC'd | — |
@@ -87,13 +88,17 @@ pub enum MessageKind {
     UpdateFirmware,
     /// SR 11.3 activate firmware: carries the manufacturer-signed image hash (critical).
     ActivateFirmware,
+    /// SR 8.1.1 commission device: the installing supplier sets the new
+    /// device's clock (ECS70 / GCS28, critical), after which the DCC's
+    /// inventory records it as commissioned.
+    CommissionDevice,
     /// A device alert (e.g. supply outage/restore; critical ones are signed).
     Alert,
 }
 
 impl MessageKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::ReadInstantaneous,
         MessageKind::ReadDailyLog,
         MessageKind::PrepaymentTopUp,
@@ -104,6 +109,7 @@ impl MessageKind {
         MessageKind::UpdateSecurityCredentials,
         MessageKind::UpdateFirmware,
         MessageKind::ActivateFirmware,
+        MessageKind::CommissionDevice,
         MessageKind::Alert,
     ];
 
@@ -129,6 +135,8 @@ impl MessageKind {
             UpdateSecurityCredentials => 0x0102,
             UpdateFirmware => FIRMWARE_DELIVERY_CODE,
             ActivateFirmware => 0x0012,
+            CommissionDevice if gas => 0x007F,
+            CommissionDevice => 0x0062,
             Alert => ALERT_CRITICAL_CODE,
         }
     }
@@ -155,6 +163,8 @@ impl MessageKind {
             UpdateSecurityCredentials => "CS02b",
             UpdateFirmware => "FWDELIVERY",
             ActivateFirmware => "CS06",
+            CommissionDevice if gas => "GCS28",
+            CommissionDevice => "ECS70",
             Alert => "ALERT",
         }
     }
@@ -195,6 +205,8 @@ impl MessageKind {
             (Cra::Command, UpdateSecurityCredentials) => 578,
             (Cra::Command, UpdateFirmware) => 174,
             (Cra::Command, ActivateFirmware) => 165,
+            (Cra::Command, CommissionDevice) if gas => 161,
+            (Cra::Command, CommissionDevice) => 233,
             (Cra::Command, Alert) => 152,
             (Cra::Response, ReadInstantaneous | ReadDailyLog) if gas => 131,
             (Cra::Response, ReadInstantaneous | ReadDailyLog) => 183,
@@ -226,6 +238,7 @@ impl MessageKind {
                 | MessageKind::ArmSupply
                 | MessageKind::UpdateSecurityCredentials
                 | MessageKind::ActivateFirmware
+                | MessageKind::CommissionDevice
         )
     }
 }

@@ -100,6 +100,35 @@ fn gbz(cluster: u16, zcl: &[u8]) -> Vec<u8> {
 /// ZigBee metering cluster.
 const CLUSTER_METERING: u16 = 0x0702;
 
+/// ECS70's content after the invoke id (SR 8.1.1 on an ESME, as RTDS):
+/// an ACCESS request of five specs on the clock (class 8, OBIS
+/// 0-0:1.0.0.255): set the status attribute, preset the adjusting time
+/// (method 5) and adjust to it (method 4), then read the time and the
+/// status back; the data are the enum 5, the preset time (unspecified)
+/// with its validity window (RTDS's 2014-12-31 23:59:10 to 2015-01-01
+/// 00:00:10: the model's devices keep exact time, so the window is
+/// RTDS's for every device), and nulls.
+const ECS70_SPECS: &str = "000502000800000100\
+00FF0903000800000100\
+00FF0503000800000100\
+00FF0401000800000100\
+00FF0201000800000100\
+00FF04051605020309\
+0CFFFFFFFFFFFFFFFFFF8000FF090C07DE0C1FFF173B0A008000FF090C07DF0101FF00000A\
+008000FF0F000000";
+
+/// GCS28's content (SR 8.1.1 on a GSME, as RTDS): DER of the clock's
+/// validity window, two GeneralizedTimes (RTDS's 2014-12-31 23:30:00Z to
+/// 2015-01-01 00:30:00Z, for every device as for ECS70).
+const GCS28_WINDOW: &[u8] = b"\x30\x22\x18\x0F20141231233000Z\x18\x0F20150101003000Z";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("constant hex"))
+        .collect()
+}
+
 /// The content of a command of `kind` to a `fuel` meter.
 pub fn command(
     kind: MessageKind,
@@ -172,6 +201,13 @@ pub fn command(
             z.extend_from_slice(&counter.to_be_bytes());
             gbz(0x0700, &z)
         }
+        (CommissionDevice, Fuel::Electricity, _) => {
+            let mut v = vec![0xD9];
+            v.extend_from_slice(&invoke_id(counter));
+            v.extend_from_slice(&hex(ECS70_SPECS));
+            v
+        }
+        (CommissionDevice, Fuel::Gas, _) => GCS28_WINDOW.to_vec(),
         // A body that does not fit the kind (or an alert sent as a command):
         // empty content, which devices refuse as malformed.
         _ => Vec::new(),

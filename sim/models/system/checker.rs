@@ -68,7 +68,7 @@ fn slot_for(kind: MessageKind) -> Option<AnchorSlot> {
     use MessageKind::*;
     match kind {
         PrepaymentTopUp | UpdateTariff | EnableSupply | DisableSupply | ArmSupply
-        | ActivateFirmware => Some(AnchorSlot::Supplier),
+        | ActivateFirmware | CommissionDevice => Some(AnchorSlot::Supplier),
         _ => None,
     }
 }

@@ -444,6 +444,12 @@ impl Wire for ShardTotals {
             (r.gave_up, r.first_sent_ns, r.last_rekeyed_ns),
         )
             .put(out);
+        let s = &self.smi;
+        (
+            (s.commissioned, s.refused_status),
+            (s.first_commissioned_ns, s.last_commissioned_ns),
+        )
+            .put(out);
     }
     fn take(b: &mut &[u8]) -> Self {
         let mut t = ShardTotals::empty();
@@ -464,6 +470,11 @@ impl Wire for ShardTotals {
         (
             (r.sent, r.rekeyed, r.failed),
             (r.gave_up, r.first_sent_ns, r.last_rekeyed_ns),
+        ) = Wire::take(b);
+        let s = &mut t.smi;
+        (
+            (s.commissioned, s.refused_status),
+            (s.first_commissioned_ns, s.last_commissioned_ns),
         ) = Wire::take(b);
         t
     }

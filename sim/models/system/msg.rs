@@ -42,11 +42,14 @@ pub enum Outcome {
     WanTimeout,
     /// The meter's response did not authenticate at the DSP.
     ResponseBadAuth,
+    /// The DSP refused it: the meter's inventory status does not allow it
+    /// (not yet commissioned, or commissioning one already commissioned).
+    DspWrongStatus,
 }
 
 impl Outcome {
     /// Every outcome, in result-file order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Ok,
         Outcome::DspBadSignature,
         Outcome::DspNotAuthorised,
@@ -56,6 +59,7 @@ impl Outcome {
         Outcome::Replay,
         Outcome::WanTimeout,
         Outcome::ResponseBadAuth,
+        Outcome::DspWrongStatus,
     ];
 
     /// Stable snake-case name for result files.
@@ -70,6 +74,7 @@ impl Outcome {
             Outcome::Replay => "replay",
             Outcome::WanTimeout => "wan_timeout",
             Outcome::ResponseBadAuth => "response_bad_auth",
+            Outcome::DspWrongStatus => "dsp_wrong_status",
         }
     }
 }

@@ -51,6 +51,7 @@ pub struct Traffic {
     pub tariff_updates_per_meter_day: f64,
     pub critical_background_per_meter_day: f64,
     pub change_of_supplier_per_meter_day: f64,
+    pub installation_per_meter_day: f64,
     pub configuration_per_meter_day: f64,
     pub firmware_distribution_per_meter_day: f64,
     pub dcc_scheduled_per_meter_day: f64,
@@ -311,6 +312,10 @@ impl Params {
             (
                 "traffic.change_of_supplier_per_meter_day",
                 t.change_of_supplier_per_meter_day,
+            ),
+            (
+                "traffic.installation_per_meter_day",
+                t.installation_per_meter_day,
             ),
             (
                 "traffic.firmware_distribution_per_meter_day",

@@ -14,6 +14,16 @@
 //! the meter's supplier cell names the gaining supplier. Until that
 //! credential update executes, the meter still obeys the losing supplier's
 //! key only.
+//!
+//! Installation: some meters of the fleet are installed during the run
+//! (`traffic.installation_per_meter_day`), on a date the installing
+//! supplier's work plan fixes in advance, so they are drawn from the seed
+//! before the run too. Until its installation a meter is not on the
+//! network (no hub reaches it, it raises no alerts, no user addresses it);
+//! at installation its registered supplier commissions it (SR 8.1.1), and
+//! the DSP serves requests for it only once the commissioning has
+//! succeeded (the inventory's status, `dsp/smi.rs`). A meter installed in
+//! the run does not also change supplier in it.
 
 use super::world::{hash_parts, World, CYCLE};
 
@@ -28,7 +38,72 @@ pub struct Switch {
     pub gaining: u32,
 }
 
+/// One meter installed during the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Install {
+    /// Meter index.
+    pub meter: u32,
+    /// When it is installed (on the network, and commissioned by its
+    /// supplier), nanoseconds.
+    pub at_ns: u64,
+}
+
+/// How many of `meters` events at `rate` a meter-day happen in a run of
+/// `run_s` seconds: the expected number, its fractional part decided by
+/// the seed's draw `salt`, at most `meters`.
+fn draw_count(seed: u64, salt: u64, meters: u32, rate: f64, run_s: f64) -> u64 {
+    let expected = meters as f64 * rate * run_s / 86_400.0;
+    let frac = (hash_parts(&[seed, salt]) >> 11) as f64 / (1u64 << 53) as f64;
+    (expected.floor() as u64 + u64::from(frac < expected.fract())).min(meters as u64)
+}
+
+/// A uniform draw of `[0, 1)` from a hash.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
 impl World {
+    /// The meters installed during the run, sorted by meter: the expected
+    /// number over the fleet and the run (`meters x rate x days`), each a
+    /// meter drawn uniformly and a time drawn uniformly in the run; a
+    /// second draw of a meter is dropped.
+    pub(super) fn draw_installs(&self) -> Vec<Install> {
+        let rate = self.sc.parameters.traffic.installation_per_meter_day;
+        let run_s = (self.sc.run.end_h - self.sc.run.start_h) * 3600.0;
+        if rate <= 0.0 {
+            return Vec::new();
+        }
+        let count = draw_count(self.seed, 0x0125_7A11, self.meters, rate, run_s);
+        let mut out: Vec<Install> = (0..count)
+            .map(|k| {
+                let h = hash_parts(&[self.seed, 0x1257, k]);
+                let t = hash_parts(&[self.seed, 0x1257_7133, k]);
+                Install {
+                    meter: (((h >> 32) * self.meters as u64) >> 32) as u32,
+                    at_ns: ((unit(t) * run_s * 1e9) as u64).max(1),
+                }
+            })
+            .collect();
+        out.sort_by_key(|i| (i.meter, i.at_ns));
+        out.dedup_by_key(|i| i.meter);
+        out
+    }
+
+    /// When meter `m` is installed in this run (0: before it).
+    pub fn installed_at(&self, m: u32) -> u64 {
+        if self.installs.is_empty() {
+            return 0;
+        }
+        self.installs
+            .binary_search_by_key(&m, |i| i.meter)
+            .map_or(0, |i| self.installs[i].at_ns)
+    }
+
+    /// Whether meter `m` is on the network (installed) at `t_ns`.
+    pub fn on_network(&self, m: u32, t_ns: u64) -> bool {
+        t_ns >= self.installed_at(m)
+    }
+
     /// The run's changes of supplier, sorted by meter: the expected number
     /// over the fleet and the run (`meters x rate x days`; its fractional
     /// part decided by the seed), each a meter drawn uniformly, a time
@@ -36,22 +111,21 @@ impl World {
     /// others (none with one supplier). A meter switches at most once in
     /// a run: a second draw of it is dropped; there are at most as many
     /// draws as meters (so at most ~63% of the fleet switches in one run).
+    /// A meter installed in the run does not switch in it (its draw is
+    /// dropped).
     pub(super) fn draw_switches(&self) -> Vec<Switch> {
         let rate = self.sc.parameters.traffic.change_of_supplier_per_meter_day;
         let run_s = (self.sc.run.end_h - self.sc.run.start_h) * 3600.0;
         if self.suppliers < 2 || rate <= 0.0 {
             return Vec::new();
         }
-        let expected = self.meters as f64 * rate * run_s / 86_400.0;
-        let frac = (hash_parts(&[self.seed, 0xC05_C0DE]) >> 11) as f64 / (1u64 << 53) as f64;
-        let count =
-            (expected.floor() as u64 + u64::from(frac < expected.fract())).min(self.meters as u64);
+        let count = draw_count(self.seed, 0xC05_C0DE, self.meters, rate, run_s);
         let mut out: Vec<Switch> = (0..count)
             .map(|k| {
                 let h = hash_parts(&[self.seed, 0xC05, k]);
                 let meter = (((h >> 32) * self.meters as u64) >> 32) as u32;
                 let t = hash_parts(&[self.seed, 0xC05_7133, k]);
-                let at_ns = ((t >> 11) as f64 / (1u64 << 53) as f64 * run_s * 1e9) as u64;
+                let at_ns = (unit(t) * run_s * 1e9) as u64;
                 let losing = self.supplier_of(meter);
                 let other = (h & 0xFFFF_FFFF) % (self.suppliers as u64 - 1);
                 let gaining = (losing + 1 + other as u32) % self.suppliers;
@@ -64,6 +138,7 @@ impl World {
             .collect();
         out.sort_by_key(|s| (s.meter, s.at_ns, s.gaining));
         out.dedup_by_key(|s| s.meter);
+        out.retain(|s| self.installed_at(s.meter) == 0);
         out
     }
 

@@ -317,7 +317,10 @@ impl SystemScenario {
         let rekey = if self.acb_rekey.is_some() { n / 8 } else { 0 };
         // Changes of supplier: 16 bytes each in the world, 16 more per
         // shard's copy of the gaining suppliers' lists (assumption: 16 shards).
-        let switches = (n as f64 * (t.change_of_supplier_per_meter_day * days).min(1.0)) as u64;
+        // Installations likewise, plus a status flag at the DSP.
+        let switches = (n as f64
+            * ((t.change_of_supplier_per_meter_day + t.installation_per_meter_day) * days).min(2.0))
+            as u64;
         let rekey = rekey + switches * 16 * 17;
         n * 21 + rekey + in_flight + users * 54 * (256 << 10) + trace + other_counters + (160 << 20)
     }

@@ -352,6 +352,7 @@ impl World {
             },
             ReqKind::Alert => MessageKind::Alert,
             ReqKind::ChangeOfSupplier => MessageKind::UpdateSecurityCredentials,
+            ReqKind::Installation => MessageKind::CommissionDevice,
         }
     }
 }

@@ -44,11 +44,14 @@ pub enum ReqKind {
     Recovery = 10,
     /// A gaining supplier's change-of-supplier credential update (SR 6.23).
     ChangeOfSupplier = 11,
+    /// An installing supplier's commissioning of a meter installed during
+    /// the run (SR 8.1.1 commission device).
+    Installation = 12,
 }
 
 impl ReqKind {
     /// Every kind, in report order.
-    pub const ALL: [ReqKind; 12] = [
+    pub const ALL: [ReqKind; 13] = [
         ReqKind::ScheduledRead,
         ReqKind::OnDemandRead,
         ReqKind::PrepaymentTopUp,
@@ -61,6 +64,7 @@ impl ReqKind {
         ReqKind::Attack,
         ReqKind::Recovery,
         ReqKind::ChangeOfSupplier,
+        ReqKind::Installation,
     ];
 
     /// Stable snake-case name.
@@ -78,6 +82,7 @@ impl ReqKind {
             ReqKind::Attack => "attack",
             ReqKind::Recovery => "recovery",
             ReqKind::ChangeOfSupplier => "change_of_supplier",
+            ReqKind::Installation => "installation",
         }
     }
 }
@@ -199,6 +204,8 @@ pub struct World {
     pub recovery_fp: KeyFp,
     /// The run's changes of supplier, by meter (see `registration.rs`).
     pub switches: Vec<super::registration::Switch>,
+    /// The meters installed during the run, by meter (see `registration.rs`).
+    pub installs: Vec<super::registration::Install>,
     /// The anchors every meter holds from commissioning (see
     /// [`World::anchors_of`] for the per-meter ones), and the keys behind
     /// them, to register for devices' checks.
@@ -210,7 +217,7 @@ pub struct World {
 }
 
 /// Number of GBCS message kinds the anomaly counters distinguish.
-pub const KINDS: usize = 11;
+pub const KINDS: usize = 12;
 
 /// A message kind's index among [`KINDS`].
 pub fn kind_index(k: MessageKind) -> usize {
@@ -227,6 +234,7 @@ pub fn kind_index(k: MessageKind) -> usize {
         UpdateFirmware => 8,
         ActivateFirmware => 9,
         Alert => 10,
+        CommissionDevice => 11,
     }
 }
 
@@ -334,6 +342,7 @@ impl World {
             manufacturer_fp: 0,
             commissioned: Commissioned::default(),
             switches: Vec::new(),
+            installs: Vec::new(),
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
@@ -349,6 +358,7 @@ impl World {
         w.recovery_fp = fp(&w.recovery.0);
         w.manufacturer_fp = fp(&w.manufacturer);
         w.commissioned = w.commissioning_anchors();
+        w.installs = w.draw_installs();
         w.switches = w.draw_switches();
         let t = &w.sc.parameters.traffic;
         w.expected_critical_alerts =
@@ -438,6 +448,7 @@ impl World {
                 n * t.firmware_distribution_per_meter_day / day;
             r[kind_index(MessageKind::UpdateSecurityCredentials)] =
                 n * t.change_of_supplier_per_meter_day / day;
+            r[kind_index(MessageKind::CommissionDevice)] = n * t.installation_per_meter_day / day;
             r[kind_index(MessageKind::PrepaymentTopUp)] =
                 n * t.prepayment_topups_per_meter_day / day * peak;
             // A tariff-change campaign is announced: its rate is expected traffic.

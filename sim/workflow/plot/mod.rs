@@ -65,7 +65,7 @@ fn svg(
     Ok(name.to_string())
 }
 
-const COLOURS: [RGBColor; 12] = [
+const COLOURS: [RGBColor; 13] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -78,6 +78,7 @@ const COLOURS: [RGBColor; 12] = [
     RGBColor(23, 190, 207),
     RGBColor(0, 0, 0),
     RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
 ];
 
 /// A legend entry: a short line in the series' colour.

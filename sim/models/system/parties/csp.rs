@@ -155,7 +155,11 @@ impl Csp {
         let loss = p.csp.region(self.region).loss;
         job.attempts += 1;
         let (drop, extra_ns, dup) = self.tamper(w, now);
-        let lost = env.rng.open01() < loss || (drop > 0.0 && env.rng.open01() < drop);
+        // A meter not yet installed has no hub on the network to reach:
+        // the transmission is lost, as every retry will be.
+        let lost = env.rng.open01() < loss
+            || (drop > 0.0 && env.rng.open01() < drop)
+            || !w.on_network(job.meter, now.0);
         if lost {
             if job.attempts as u32 > p.csp.max_retries {
                 job.outcome = Outcome::WanTimeout;
@@ -244,6 +248,10 @@ impl Csp {
         let meter = w.region_bounds[r] + (((pick >> 32) * n as u64) >> 32) as u32;
         let critical = env.rng.open01() < t.critical_alert_share;
         let now = env.now();
+        // A meter not yet installed raises no alerts.
+        if !w.on_network(meter, now.0) {
+            return;
+        }
         let alert = if critical {
             AlertKind::SupplyRestored
         } else {

@@ -36,10 +36,38 @@ pub struct Supplier {
     /// Images sent again per meter, after failed activations.
     redelivered: HashMap<u32, u32>,
     /// The meters it gains by a change of supplier in this run, by the
-    /// time registration moves: `(at_ns, meter)`.
-    gains: Vec<(u64, u32)>,
-    /// Next of `gains` to ask credentials for.
-    gains_next: usize,
+    /// time registration moves.
+    gains: Dated,
+    /// The meters it installs (and commissions) in this run, by time.
+    installs: Dated,
+}
+
+/// Meters with a date each, worked through in date order.
+#[derive(Clone, Debug, Default)]
+pub struct Dated {
+    /// `(at_ns, meter)`, sorted.
+    items: Vec<(u64, u32)>,
+    /// Next item due.
+    next: usize,
+}
+
+impl Dated {
+    fn new(mut items: Vec<(u64, u32)>) -> Self {
+        items.sort_unstable();
+        Dated { items, next: 0 }
+    }
+
+    /// The meter due now, and when the next one is (if any).
+    fn take(&mut self) -> Option<(u32, Option<u64>)> {
+        let (_, meter) = *self.items.get(self.next)?;
+        self.next += 1;
+        Some((meter, self.items.get(self.next).map(|g| g.0)))
+    }
+
+    /// When the first item is due.
+    pub fn first(&self) -> Option<u64> {
+        self.items.first().map(|g| g.0)
+    }
 }
 
 /// A request a recovery step makes.
@@ -60,17 +88,24 @@ pub struct RecoveryRequest {
 }
 
 impl Supplier {
-    /// Supplier `s` of a world, with the meters it gains in the run.
+    /// Supplier `s` of a world, with the meters it gains and installs in
+    /// the run.
     pub fn new(w: &World, s: u32) -> Self {
-        let mut gains: Vec<(u64, u32)> = w
-            .switches
-            .iter()
-            .filter(|x| x.gaining == s)
-            .map(|x| (x.at_ns, x.meter))
-            .collect();
-        gains.sort_unstable();
         Supplier {
-            gains,
+            gains: Dated::new(
+                w.switches
+                    .iter()
+                    .filter(|x| x.gaining == s)
+                    .map(|x| (x.at_ns, x.meter))
+                    .collect(),
+            ),
+            installs: Dated::new(
+                w.installs
+                    .iter()
+                    .filter(|x| w.supplier_of(x.meter) == s)
+                    .map(|x| (x.at_ns, x.meter))
+                    .collect(),
+            ),
             ..Supplier::default()
         }
     }
@@ -78,9 +113,19 @@ impl Supplier {
     /// The meter whose change of supplier is due now, and when the next
     /// one is (if any).
     pub fn next_gain(&mut self) -> Option<(u32, Option<u64>)> {
-        let (_, meter) = *self.gains.get(self.gains_next)?;
-        self.gains_next += 1;
-        Some((meter, self.gains.get(self.gains_next).map(|g| g.0)))
+        self.gains.take()
+    }
+
+    /// The meter to commission now (just installed), and when the next
+    /// installation is (if any).
+    pub fn next_install(&mut self) -> Option<(u32, Option<u64>)> {
+        self.installs.take()
+    }
+
+    /// When its first change of supplier and its first installation in
+    /// the run are due.
+    pub fn first_dates(&self) -> (Option<u64>, Option<u64>) {
+        (self.gains.first(), self.installs.first())
     }
 
     /// The credential generation its requests present.

@@ -102,8 +102,8 @@ impl Users {
     /// User `u`'s next request of `kind`: schedules the one after (Poisson
     /// by thinning), then, if accepted, picks a meter and sends it.
     pub fn generate(&mut self, w: &World, u: EntityId, kind: ReqKind, env: &mut Env<'_, '_>) {
-        if kind == ReqKind::ChangeOfSupplier {
-            return self.change_of_supplier(w, u, env);
+        if kind == ReqKind::ChangeOfSupplier || kind == ReqKind::Installation {
+            return self.dated(w, u, kind, env);
         }
         let now = env.now();
         let (_, max) = rate(w, u, kind, now);
@@ -138,6 +138,11 @@ impl Users {
         if !misaddressed && u < w.suppliers && w.supplier_at(meter, now.0) != u {
             return;
         }
+        // A meter not yet installed is not addressed either (one installed
+        // but not yet commissioned may be: the DSP refuses it).
+        if !misaddressed && !w.on_network(meter, now.0) {
+            return;
+        }
         let id = self.desk.next_id(u, kind);
         let msg = World::message_kind(kind, (pick & 0xff) as u8, w.fuel(meter));
         let mut job = Box::new(Job::new(id, kind, msg, u, u, meter, now.0, Origin::Bau));
@@ -154,30 +159,43 @@ impl Users {
         self.desk.submit(w, u, job, env);
     }
 
-    /// Supplier `u`'s next change of supplier is due (registration moved
-    /// the meter to it): it asks the DCC for its credentials on the meter
-    /// (SR 6.23, signed as its service request), which the DCC's
-    /// transitional change-of-supplier party signs as the device command;
-    /// the next one is scheduled.
-    fn change_of_supplier(&mut self, w: &World, u: EntityId, env: &mut Env<'_, '_>) {
+    /// Supplier `u`'s next dated request is due, and the next one of the
+    /// kind is scheduled:
+    /// * a change of supplier (registration moved the meter to it): it
+    ///   asks the DCC for its credentials on the meter (SR 6.23, signed as
+    ///   its service request), which the DCC's transitional
+    ///   change-of-supplier party signs as the device command;
+    /// * an installation (the meter is on the network from now): it
+    ///   commissions the meter (SR 8.1.1), a critical command it signs
+    ///   with its own key, which the meter checks against the supplier
+    ///   anchor it left the factory with.
+    fn dated(&mut self, w: &World, u: EntityId, kind: ReqKind, env: &mut Env<'_, '_>) {
         let now = env.now().0;
         let Some(sup) = self.suppliers.get_mut(u as usize) else {
             return;
         };
-        let Some((meter, next_at)) = sup.next_gain() else {
+        let due = if kind == ReqKind::Installation {
+            sup.next_install()
+        } else {
+            sup.next_gain()
+        };
+        let Some((meter, next_at)) = due else {
             return;
         };
         if let Some(at) = next_at {
             let gap = at.saturating_sub(now).max(1);
-            env.send_self(gap, Msg::Generate(ReqKind::ChangeOfSupplier));
+            env.send_self(gap, Msg::Generate(kind));
         }
-        let kind = ReqKind::ChangeOfSupplier;
-        let msg = MessageKind::UpdateSecurityCredentials;
+        let msg = World::message_kind(kind, 0, w.fuel(meter));
         let id = self.desk.next_id(u, kind);
         let mut job = Box::new(Job::new(id, kind, msg, u, u, meter, now, Origin::Bau));
         job.cred_fuel = w.fuel(meter);
         job.cred_gen = sup.cred_gen();
-        job.signer = Signer::Cos;
+        job.signer = if kind == ReqKind::Installation {
+            Signer::User(w.cred(u, w.fuel(meter)), sup.anchor_gen(meter))
+        } else {
+            Signer::Cos
+        };
         let key = &w.user_request_keys[u as usize][job.cred_gen as usize].0;
         job.bytes = w.request_bytes(id, msg, u, meter, job.counter, key);
         self.desk.submit(w, u, job, env);

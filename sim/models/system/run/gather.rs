@@ -6,6 +6,7 @@ use crate::crypto::mode::CryptoCounters;
 use crate::engine::SimTime;
 use crate::models::system::msg::SecurityEvent;
 use crate::models::system::parties::dsp::rekey::RekeyTotals;
+use crate::models::system::parties::dsp::smi::SmiTotals;
 use crate::models::system::parties::soc::SocTotals;
 use crate::models::system::shard::SystemShard;
 use crate::models::system::stats::{KindStats, Series};
@@ -63,6 +64,8 @@ pub struct ShardTotals {
     pub alert_delivery: [u64; 4],
     /// The DCC's ACB rekey campaign (from the DSP's shard).
     pub acb_rekey: RekeyTotals,
+    /// The inventory's commissionings (from the DSP's shard).
+    pub smi: SmiTotals,
 }
 
 impl ShardTotals {
@@ -87,6 +90,7 @@ impl ShardTotals {
             csp_outage_deferred: 0,
             alert_delivery: [0; 4],
             acb_rekey: RekeyTotals::default(),
+            smi: SmiTotals::default(),
         }
     }
 
@@ -110,6 +114,7 @@ impl ShardTotals {
             t.alert_delivery = d.delivery.counts;
             t.kinds[ReqKind::Recovery as usize].merge(&d.acb_rekey.1);
             t.acb_rekey = d.acb_rekey.0;
+            t.smi = d.smi;
             t.stations.push(StationFigures {
                 name: "dsp".into(),
                 utilisation: d.utilisation,
@@ -189,6 +194,9 @@ impl ShardTotals {
         }
         if o.acb_rekey != RekeyTotals::default() {
             self.acb_rekey = o.acb_rekey;
+        }
+        if o.smi != SmiTotals::default() {
+            self.smi = o.smi;
         }
         for (a, b) in self.in_flight.iter_mut().zip(&o.in_flight) {
             *a += b;

@@ -12,6 +12,7 @@ use super::attack::AttackSpec;
 use super::checker::{check, CheckerReport};
 use super::msg::{Msg, RecoveryStep};
 use super::params::SystemScenario;
+use super::parties::suppliers::Supplier;
 use super::parties::users::streams_of;
 use super::shard::SystemShard;
 use super::timeline::dense;
@@ -143,20 +144,17 @@ fn schedule_initial(world: &World, sim: &mut Simulation<SystemShard>) {
             sim.schedule(u, SimTime(1), Msg::Generate(k));
         }
     }
-    // Each gaining supplier's first change of supplier (see `registration.rs`).
+    // Each supplier's first change of supplier gained and first meter
+    // installed (see `registration.rs`).
     for u in 0..world.suppliers {
-        let first = world
-            .switches
-            .iter()
-            .filter(|s| s.gaining == u)
-            .map(|s| s.at_ns)
-            .min();
-        if let Some(at) = first {
-            sim.schedule(
-                u,
-                SimTime(at.max(1)),
-                Msg::Generate(ReqKind::ChangeOfSupplier),
-            );
+        let (gain, install) = Supplier::new(world, u).first_dates();
+        for (at, kind) in [
+            (gain, ReqKind::ChangeOfSupplier),
+            (install, ReqKind::Installation),
+        ] {
+            if let Some(at) = at {
+                sim.schedule(u, SimTime(at.max(1)), Msg::Generate(kind));
+            }
         }
     }
     for r in 0..3 {

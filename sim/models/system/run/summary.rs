@@ -59,7 +59,7 @@ fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
     let p = &world.sc.parameters.traffic;
     let days = (world.sc.run.end_h - world.sc.run.start_h) / 24.0;
     let meters = world.meters.max(1) as f64;
-    let rows: [(ReqKind, f64, &str); 10] = [
+    let rows: [(ReqKind, f64, &str); 11] = [
         (ReqKind::ScheduledRead, p.scheduled_reads_per_meter_day, "traffic.scheduled_reads_per_meter_day: [S3] reads ~60% of ~1.7 requests/meter-day"),
         (ReqKind::OnDemandRead, p.on_demand_reads_per_meter_day, "traffic.on_demand_reads_per_meter_day: assumption (with the daily read, ~60% reads [S3])"),
         (ReqKind::PrepaymentTopUp, p.prepayment_topups_per_meter_day, "traffic.prepayment_topups_per_meter_day: assumption (15% prepayment, two top-ups a week)"),
@@ -67,6 +67,7 @@ fn traffic_per_meter_day(world: &World, t: &ShardTotals) -> Value {
         (ReqKind::CriticalCommand, p.critical_background_per_meter_day, "traffic.critical_background_per_meter_day: assumption"),
         (ReqKind::Configuration, p.configuration_per_meter_day, "traffic.configuration_per_meter_day: assumption (with the three below, [S3]'s ~1.7/meter-day less the families above)"),
         (ReqKind::ChangeOfSupplier, p.change_of_supplier_per_meter_day, "traffic.change_of_supplier_per_meter_day: assumption (a few million switches a year over ~35M meters); drawn before the run, at most one per meter"),
+        (ReqKind::Installation, p.installation_per_meter_day, "traffic.installation_per_meter_day: assumption (~1M installations a quarter [S2] over ~37M meters); one commissioning (SR 8.1.1) per meter installed in the run, drawn before it"),
         (ReqKind::FirmwareDistribution, p.firmware_distribution_per_meter_day, "traffic.firmware_distribution_per_meter_day: assumption (about two rollouts a meter a year)"),
         (ReqKind::DccScheduled, p.dcc_scheduled_per_meter_day, "traffic.dcc_scheduled_per_meter_day: assumption (network operators' standing schedules, run by the DSP)"),
         (ReqKind::Alert, p.alerts_per_meter_day, "traffic.alerts_per_meter_day: [S3] ~4bn messages/month with alerts less ~1.3bn requests"),
@@ -424,12 +425,30 @@ pub(super) fn write(
     if sc.acb_rekey.is_some() {
         summary["acb_rekey"] = acb_rekey_json(world, &t.acb_rekey);
     }
+    summary["installation"] = installation_json(world, &t.smi);
     Files {
         summary,
         histograms,
         timeseries: timeseries_csv(world, t),
         timeline: timeline_csv(world, rows, g),
     }
+}
+
+/// `summary.json` `installation`: the meters installed during the run and
+/// their commissioning (see `registration.rs` and `dsp/smi.rs`).
+fn installation_json(
+    world: &World,
+    s: &crate::models::system::parties::dsp::smi::SmiTotals,
+) -> serde_json::Value {
+    let clock = |ns: u64| (ns > 0).then(|| ns as f64 / 1e9 + world.clock0_s);
+    json!({
+        "meters_installed": world.installs.len(),
+        "meters_commissioned": s.commissioned,
+        "meters_awaiting_commissioning": world.installs.len() as u64 - s.commissioned,
+        "requests_refused_status": s.refused_status,
+        "first_commissioned_clock_s": clock(s.first_commissioned_ns),
+        "last_commissioned_clock_s": clock(s.last_commissioned_ns),
+    })
 }
 
 /// `summary.json` `acb_rekey`: the DCC's replacement of the ACB anchor

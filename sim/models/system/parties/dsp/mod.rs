@@ -15,6 +15,7 @@ mod alerts;
 mod anomaly;
 pub mod rekey;
 pub mod scheduled;
+pub mod smi;
 
 pub use self::alerts::AlertDelivery;
 use self::anomaly::{Raise, Security};
@@ -49,6 +50,8 @@ pub struct Dsp {
     scheduled_sent: u64,
     /// The DCC's ACB rekey campaign (see `rekey.rs`).
     rekey: rekey::Rekey,
+    /// The inventory status of meters installed in the run (see `smi.rs`).
+    smi: smi::Smi,
 }
 
 /// What the run's results take from the DSP.
@@ -75,6 +78,8 @@ pub struct DspTotals {
     pub scheduled_sent: u64,
     /// The ACB rekey campaign's figures, and its updates as requests.
     pub acb_rekey: (rekey::RekeyTotals, KindStats),
+    /// The inventory's commissionings and status refusals.
+    pub smi: smi::SmiTotals,
 }
 
 impl Dsp {
@@ -91,6 +96,7 @@ impl Dsp {
             scheduled_seq: vec![0; (w.users - w.suppliers) as usize],
             scheduled_sent: 0,
             rekey: rekey::Rekey::new(w),
+            smi: smi::Smi::new(w),
         }
     }
 
@@ -179,6 +185,8 @@ impl Dsp {
             {
                 job.outcome = Outcome::DspNotAuthorised;
                 env.count(Col::DspNotAuthorised, 1);
+            } else if !self.smi.allows(w, job.meter, job.msg) {
+                job.outcome = Outcome::DspWrongStatus;
             } else if self.quarantines(w, u, job.msg, env) {
                 env.count(Col::Quarantined, 1);
                 self.hold(w, job, env);
@@ -384,6 +392,9 @@ impl Dsp {
         } else if response && job.origin == Origin::AcbRekey {
             self.acb_rekey_done(w, &job, env);
         } else if response || job.outcome != Outcome::Ok {
+            if response && self.smi.response(w, &job, now.0) {
+                self.acb_rekey_commissioned(w, job.meter, env);
+            }
             let d = env.rng.user_link_ns(p);
             env.send(job.user, d, Msg::Complete(job));
         } else if job.msg.is_critical() && !job.pre_signed {
@@ -445,6 +456,7 @@ impl Dsp {
             scheduled_sent: self.scheduled_sent,
             delivery: self.delivery,
             acb_rekey: self.rekey.totals(),
+            smi: self.smi.totals(),
         }
     }
 

@@ -93,11 +93,19 @@ impl Dsp {
     /// again; schedules the one after, or waits idle for a failure.
     pub fn acb_rekey_next(&mut self, w: &World, env: &mut Env<'_, '_>) {
         let r = &mut self.rekey;
-        let meter = if r.next < w.meters {
-            r.next += 1;
-            Some(r.next - 1)
-        } else {
-            r.again.pop_front()
+        // A meter not commissioned yet is passed over (it is updated when
+        // its commissioning succeeds, see `acb_rekey_commissioned`).
+        let meter = loop {
+            let m = if r.next < w.meters {
+                r.next += 1;
+                Some(r.next - 1)
+            } else {
+                r.again.pop_front()
+            };
+            match m {
+                Some(m) if !self.smi.commissioned(w, m) => continue,
+                m => break m,
+            }
         };
         let Some(meter) = meter else {
             r.idle = true;
@@ -164,6 +172,22 @@ impl Dsp {
             }
         } else {
             r.totals.gave_up += 1;
+        }
+    }
+}
+
+impl Dsp {
+    /// Meter `m`'s commissioning succeeded: if the campaign already passed
+    /// it (or it was commissioned under the old key after the campaign
+    /// began), it queues for its update.
+    pub(super) fn acb_rekey_commissioned(&mut self, w: &World, m: u32, env: &mut Env<'_, '_>) {
+        let r = &mut self.rekey;
+        if w.sc.acb_rekey.is_none() || r.totals.first_sent_ns == 0 || m >= r.next {
+            return;
+        }
+        r.again.push_back(m);
+        if std::mem::take(&mut r.idle) {
+            env.send_self(gap_ns(w), Msg::Generate(ReqKind::Recovery));
         }
     }
 }

@@ -43,6 +43,10 @@ impl Dsp {
         let others = (w.users - w.suppliers) as u64;
         let u = w.suppliers + (((pick >> 32) * others) >> 32) as u32;
         let meter = (((pick & 0xFFFF_FFFF) * w.meters as u64) >> 32) as u32;
+        // The DSP runs no schedule on a meter not (yet) commissioned.
+        if !self.smi.commissioned(w, meter) {
+            return;
+        }
         let seq = &mut self.scheduled_seq[(u - w.suppliers) as usize];
         let id = job_id(IdClass::Request(ReqKind::DccScheduled), u, *seq);
         *seq += 1;
