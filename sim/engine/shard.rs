@@ -214,7 +214,7 @@ impl<S: ShardModel> Shard<S> {
             Some((_, b)) => (b, true),
             None => {
                 let mut b = self.out.calendar.take(w);
-                b.sort_unstable_by_key(|e| e.key());
+                self.out.calendar.sort(w, &mut b);
                 (b, false)
             }
         };
@@ -299,7 +299,7 @@ impl<S: ShardModel> Shard<S> {
         } else {
             Vec::new()
         };
-        b.sort_unstable_by_key(|e| e.key());
+        self.out.calendar.sort(w, &mut b);
         &self.staged.insert((w, b)).1
     }
 

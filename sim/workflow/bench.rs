@@ -135,8 +135,9 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
     let mut speedups = Vec::new();
     let mut one = serde_json::Value::Null;
     for _ in 0..3 {
-        one = crate::models::phold::bench::bench_phold(&p, 1, 64, 1, false, None);
-        let two = crate::models::phold::bench::bench_phold(&p, 1, 64, 2, true, None);
+        let shards = |t| crate::models::phold::auto_shards(p.lps, t);
+        one = crate::models::phold::bench::bench_phold(&p, 1, shards(1), 1, false, None);
+        let two = crate::models::phold::bench::bench_phold(&p, 1, shards(2), 2, true, None);
         ratios.push(one["ratio_vs_baseline"].as_f64().unwrap_or(0.0));
         speedups.push(
             two["events_per_s"].as_f64().unwrap_or(0.0)

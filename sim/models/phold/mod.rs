@@ -14,7 +14,7 @@
 pub mod baseline;
 pub mod bench;
 
-use crate::engine::rng::{below_u32, exp_ns, BlockCache, StreamFamily};
+use crate::engine::rng::{below_u32, exp_ns, StreamFamily};
 use crate::engine::{
     Ctx, EngineConfig, EntityId, Event, Partition, RunLimits, RunReport, ShardModel, SimTime,
     Simulation,
@@ -87,12 +87,11 @@ impl PholdParams {
 
     /// Bytes of memory the run needs, estimated before it starts: about 24
     /// bytes per pending event, with up to twice that for vector growth,
-    /// plus 12 bytes of state per LP and the random-block caches.
+    /// plus 76 bytes of state per LP (its count, its random block and its
+    /// send counter).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let pending = self.lps as u64 * self.events_per_lp as u64;
-        // Plus the shards' random-block caches: at most 1,024 slots of 80 bytes each.
-        let caches = (self.lps as u64).min(64 * 1024) * 80;
-        pending * 48 + self.lps as u64 * 12 + caches
+        pending * 48 + self.lps as u64 * 76
     }
 
     pub(crate) fn lookahead_ns(&self) -> u64 {
@@ -155,20 +154,20 @@ impl Rules {
         self.decide(lp, rng.next_u64(), rng.next_u64())
     }
 
-    /// [`Rules::next`], finding the LP's block in `cache` when its previous
-    /// event computed it (four events share a block).
+    /// [`Rules::next`] for an LP that keeps its current block: four events
+    /// share a block, so the LP computes one every fourth event (the same
+    /// words as [`Rules::next`] draws). `n` is the LP's count of handled
+    /// events before this one.
     #[inline]
-    pub(crate) fn next_cached(
-        &self,
-        cache: &mut BlockCache,
-        lp: EntityId,
-        handled: u32,
-    ) -> (u64, EntityId) {
-        let pos = handled as u64 * WORDS_PER_EVENT;
-        let mut rng = self.stream.at_cached(cache, lp as u64, pos);
-        let (a, b) = (rng.next_u64(), rng.next_u64());
-        cache.keep(&rng);
-        self.decide(lp, a, b)
+    pub(crate) fn next_kept(&self, lp: EntityId, n: u32, block: &mut Block) -> (u64, EntityId) {
+        const PER_BLOCK: u32 = (16 / WORDS_PER_EVENT) as u32;
+        if n % PER_BLOCK == 0 {
+            block.0 = self.stream.block(lp as u64, (n / PER_BLOCK) as u64);
+        }
+        let i = (n % PER_BLOCK) as usize * WORDS_PER_EVENT as usize;
+        let w = &block.0;
+        let word = |k: usize| w[i + k] as u64;
+        self.decide(lp, word(0) | word(1) << 32, word(2) | word(3) << 32)
     }
 
     #[inline]
@@ -185,14 +184,20 @@ impl Rules {
     }
 }
 
+/// An LP's stream block for its current event (a block serves four
+/// events), one cache line.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Block([u32; 16]);
+
 /// One shard of PHOLD LPs.
 pub struct PholdShard {
     rules: Rules,
     partition: Partition,
     /// Events handled so far, per local LP.
     handled: Vec<u32>,
-    /// Recently computed random blocks (see [`BlockCache`]).
-    cache: BlockCache,
+    /// Per local LP: its current block.
+    blocks: Vec<Block>,
 }
 
 impl ShardModel for PholdShard {
@@ -204,7 +209,7 @@ impl ShardModel for PholdShard {
         let local = self.partition.local_of(ev.target) as usize;
         let n = self.handled[local];
         self.handled[local] = n + 1;
-        let (delay, target) = self.rules.next_cached(&mut self.cache, ev.target, n);
+        let (delay, target) = self.rules.next_kept(ev.target, n, &mut self.blocks[local]);
         ctx.send(target, delay, ());
     }
 }
@@ -279,9 +284,7 @@ pub fn run_on(
         rules: rules.clone(),
         partition,
         handled: vec![0; partition.entities_in_shard(s) as usize],
-        // One slot per LP up to 1,024 (80 KiB, within a core's L2 cache);
-        // beyond that a shard's LPs share slots and most lookups miss.
-        cache: BlockCache::new((partition.entities_in_shard(s) as usize).min(1024)),
+        blocks: vec![Block::default(); partition.entities_in_shard(s) as usize],
     });
     if let Some(t) = ranks {
         sim.distribute(t);
@@ -330,6 +333,25 @@ pub fn run_on(
 
 fn cfg_shards<S: crate::engine::ShardModel>(sim: &Simulation<S>) -> u32 {
     sim.config().shards
+}
+
+/// LPs per shard above which a shard's working set (each LP's random
+/// block and counters, its share of the pending events: about 2 MB)
+/// outgrows a core's L2 cache.
+const LPS_PER_SHARD: u32 = 16_384;
+
+/// The shard count `dccsim bench phold` uses when none is given: one per
+/// thread, more (a power of two) when a thread's LPs would outgrow its
+/// cache. Results do not depend on it; speed does: with few LPs, extra
+/// shards only add the exchange between them (measured: 64 shards ran
+/// a 10,000-LP PHOLD about a quarter slower than one on one thread); with
+/// a million, 64 shards ran 2.5 times faster than one.
+pub fn auto_shards(lps: u32, threads: usize) -> u32 {
+    let t = u32::try_from(threads).unwrap_or(u32::MAX).max(1);
+    lps.div_ceil(LPS_PER_SHARD)
+        .max(t)
+        .next_power_of_two()
+        .min(lps.max(1))
 }
 
 /// Ring size: enough windows to hold nearly all delays (mean/lookahead × 16).

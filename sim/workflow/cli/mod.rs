@@ -242,9 +242,9 @@ struct PholdArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Shards (results do not depend on it; speed does).
-    #[arg(long, default_value_t = 64)]
-    shards: u32,
+    /// Shards (results do not depend on it; speed does) [default: one per thread, more over 16,384 LPs a thread]
+    #[arg(long)]
+    shards: Option<u32>,
     /// Root seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -357,15 +357,15 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                 mean_s: a.mean_s,
                 end_s: a.end_s,
             };
-            if let Err(e) = p.check() {
+            let counts = (a.threads == 0 || a.shards == Some(0))
+                .then(|| "--threads and --shards must be at least 1".to_string());
+            if let Some(e) = p.check().err().or(counts) {
                 eprintln!("error: bench phold: {e}");
                 return EXIT_BAD_INPUT;
             }
-            if a.threads == 0 || a.shards == 0 {
-                eprintln!("error: bench phold: --threads and --shards must be at least 1");
-                return EXIT_BAD_INPUT;
-            }
-            crate::models::phold::bench::print(&p, a.seed, a.shards, a.threads, a.no_baseline);
+            let auto = || crate::models::phold::auto_shards(p.lps, a.threads);
+            let shards = a.shards.unwrap_or_else(auto);
+            crate::models::phold::bench::print(&p, a.seed, shards, a.threads, a.no_baseline);
             EXIT_OK
         }
     }
