@@ -48,7 +48,7 @@ pub(crate) struct Calendar<M> {
 }
 
 /// Sorts `keys` by their bits from `low` up, stably (an LSD radix sort, a
-/// byte per pass, skipping the bytes no key sets). The bits below `low` are
+/// byte per pass, skipping the high bytes no key sets). The bits below `low` are
 /// the keys' indices, already increasing, so the result is the keys in
 /// integer order.
 fn radix_sort_high(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, low: u32) {
