@@ -40,6 +40,11 @@
 //! event of the window in parallel before any is handled; its result is
 //! handed to [`ShardModel::handle`] with the event, in key order.
 //!
+//! Work that is pure and whose inputs exist well before the event that
+//! needs it (a signature made now and checked after a network crossing)
+//! can instead start on the pool at once with [`Ahead`], so that idle
+//! workers do it while the windows in between run.
+//!
 //! # Bounds
 //!
 //! Every run is bounded by an end time and a maximum event count
@@ -47,6 +52,7 @@
 //! limit is checked at window barriers, so the number of events run is the
 //! same at any thread count.
 
+pub mod ahead;
 mod calendar;
 pub mod event;
 mod ranks;
@@ -55,6 +61,7 @@ mod shard;
 pub mod time;
 pub mod transport;
 
+pub use ahead::Ahead;
 pub use event::{mix64, EntityId, Event, EventKey};
 pub use ranks::RankLoad;
 pub use shard::Ctx;
@@ -261,7 +268,7 @@ pub struct Simulation<S: ShardModel> {
     shards: Vec<Shard<S>>,
     /// `exchange[d]`: buffers moving other shards' messages to shard `d`.
     exchange: Vec<Incoming<S::Msg>>,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     events: u64,
     windows: u64,
     reached: SimTime,
@@ -306,6 +313,7 @@ impl<S: ShardModel> Simulation<S> {
             .num_threads(cfg.threads)
             .thread_name(|i| format!("dccsim-worker-{i}"))
             .build()
+            .map(std::sync::Arc::new)
             .expect("could not start worker threads");
         let exchange = (0..cfg.shards)
             .map(|_| Incoming {
@@ -426,11 +434,44 @@ impl<S: ShardModel> Simulation<S> {
     }
 
     /// Like [`Simulation::run`], calling `observe` after every window barrier.
+    ///
+    /// With several threads and one rank, the whole window loop runs on one
+    /// of the pool's workers: a window's fork/join is then a push to that
+    /// worker's own queue, which the others steal from, not a hand-off from
+    /// an outside thread that sleeps until the window is done; no third
+    /// thread competes with the pool for the cores; and work a handler
+    /// starts ahead ([`Ahead`]) goes to the run's pool. Over several ranks
+    /// the loop stays on the calling thread, which makes the transport's
+    /// calls.
     pub fn run_observed(
+        &mut self,
+        limits: &RunLimits<'_>,
+        observe: impl FnMut(&Progress) + Send,
+    ) -> RunReport {
+        if self.background() {
+            let pool = std::sync::Arc::clone(&self.pool);
+            pool.install(|| self.run_loop(limits, observe))
+        } else {
+            self.run_loop(limits, observe)
+        }
+    }
+
+    /// Whether handlers run inside the run's pool with other workers to
+    /// take work they start ahead: several threads, one rank.
+    fn background(&self) -> bool {
+        self.cfg.threads > 1 && self.link.is_none()
+    }
+
+    /// The window loop of [`Simulation::run_observed`].
+    fn run_loop(
         &mut self,
         limits: &RunLimits<'_>,
         mut observe: impl FnMut(&Progress),
     ) -> RunReport {
+        let background = self.background();
+        for s in self.shards.iter_mut() {
+            s.out.background = background;
+        }
         use rayon::prelude::*;
         let l = self.cfg.lookahead_ns;
         let end_ns = limits.end.0;
@@ -465,7 +506,7 @@ impl<S: ShardModel> Simulation<S> {
             }
             let shards = &mut self.shards;
             let owned = &self.owned;
-            // A window with little work runs on the calling thread: waking
+            // A window with little work runs on the loop's thread: waking
             // the pool costs more than it saves (threshold measured, see
             // INLINE_WINDOW_EVENTS). With one thread the pool is never used.
             // A shard with a prepare pass (a hot entity's signature checks)

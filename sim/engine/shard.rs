@@ -44,6 +44,9 @@ pub(crate) struct Outgoing<M> {
     pub(crate) dirty: Vec<u32>,
     /// Per local entity: messages sent so far (the `seq` of the next one).
     pub(crate) seq: Vec<u64>,
+    /// Whether handlers run in the run's pool with other workers free to
+    /// take work started ahead (see [`Ctx::background`]).
+    pub(crate) background: bool,
 }
 
 /// What a model sees while handling one event: the time, its own id, and a
@@ -65,6 +68,14 @@ impl<'a, M> Ctx<'a, M> {
     #[inline]
     pub fn me(&self) -> EntityId {
         self.me
+    }
+
+    /// Whether work started with [`super::Ahead::start`] now goes to the
+    /// run's other workers: the run has several threads on one rank. It
+    /// changes only speed, never a result.
+    #[inline]
+    pub fn background(&self) -> bool {
+        self.out.background
     }
 
     /// The engine's lookahead: the least delay of any message to another entity.
@@ -178,6 +189,7 @@ impl<S: ShardModel> Shard<S> {
                 outbox: (0..partition.shards).map(|_| Vec::new()).collect(),
                 dirty: Vec::new(),
                 seq: vec![0; locals],
+                background: false,
             },
             stats: ShardStats::default(),
             prep: Vec::new(),

@@ -26,7 +26,7 @@ use super::time::SimTime;
 
 /// What the window loop needs from a set of cooperating ranks. Every call
 /// is collective: every rank makes the same calls in the same order.
-pub trait Transport {
+pub trait Transport: Send {
     /// This process's rank, `0..ranks()`.
     fn rank(&self) -> usize;
     /// Number of ranks.

@@ -55,8 +55,15 @@ mod imp {
     use mpi::traits::*;
     use mpi::Count;
 
-    /// `MPI_COMM_WORLD` as the engine's transport.
-    pub struct World(SimpleCommunicator);
+    /// `MPI_COMM_WORLD` as the engine's transport. It holds no handle (it
+    /// asks MPI for the world communicator at each call), so it is `Send`
+    /// like every transport; the engine still makes its calls from the
+    /// thread that started the run.
+    pub struct World;
+
+    fn comm() -> SimpleCommunicator {
+        SimpleCommunicator::world()
+    }
 
     /// The world communicator when MPI is initialised with several ranks.
     pub fn world() -> Option<World> {
@@ -64,7 +71,7 @@ mod imp {
             return None;
         }
         let w = SimpleCommunicator::world();
-        (w.size() > 1).then_some(World(w))
+        (w.size() > 1).then_some(World)
     }
 
     fn displacements(counts: &[Count]) -> Vec<Count> {
@@ -80,20 +87,19 @@ mod imp {
 
     impl Transport for World {
         fn rank(&self) -> usize {
-            self.0.rank() as usize
+            comm().rank() as usize
         }
         fn ranks(&self) -> usize {
-            self.0.size() as usize
+            comm().size() as usize
         }
         fn min_u64(&self, x: u64) -> u64 {
             let mut out = 0u64;
-            self.0.all_reduce_into(&x, &mut out, SystemOperation::min());
+            comm().all_reduce_into(&x, &mut out, SystemOperation::min());
             out
         }
         fn sum_u64s(&self, xs: &mut [u64]) {
             let mut out = vec![0u64; xs.len()];
-            self.0
-                .all_reduce_into(&xs[..], &mut out[..], SystemOperation::sum());
+            comm().all_reduce_into(&xs[..], &mut out[..], SystemOperation::sum());
             xs.copy_from_slice(&out);
         }
         fn all_to_all(&self, send: &[Vec<u8>]) -> Vec<Vec<u8>> {
@@ -102,7 +108,7 @@ mod imp {
                 .map(|b| Count::try_from(b.len()).expect("under 2 GiB per rank and window"))
                 .collect();
             let mut recv_counts = vec![0 as Count; send.len()];
-            self.0.all_to_all_into(&counts[..], &mut recv_counts[..]);
+            comm().all_to_all_into(&counts[..], &mut recv_counts[..]);
             // Both buffers get an allocation even when empty: Open MPI
             // refuses two equal (dangling) pointers.
             let total: usize = send.iter().map(Vec::len).sum();
@@ -118,7 +124,7 @@ mod imp {
             {
                 let sp = Partition::new(&flat[..], &counts[..], &sd[..]);
                 let mut rp = PartitionMut::new(&mut recv[..], &recv_counts[..], &rd[..]);
-                self.0.all_to_all_varcount_into(&sp, &mut rp);
+                comm().all_to_all_varcount_into(&sp, &mut rp);
             }
             recv_counts
                 .iter()

@@ -251,7 +251,7 @@ pub fn run_observed(
     threads: usize,
     max_events: u64,
     interrupt: Option<&AtomicBool>,
-    observe: impl FnMut(&crate::engine::Progress),
+    observe: impl FnMut(&crate::engine::Progress) + Send,
 ) -> PholdRun {
     run_on(
         p, seed, shards, threads, max_events, interrupt, None, observe,
@@ -269,7 +269,7 @@ pub fn run_on(
     max_events: u64,
     interrupt: Option<&AtomicBool>,
     ranks: Option<Box<dyn crate::engine::transport::Transport>>,
-    observe: impl FnMut(&crate::engine::Progress),
+    observe: impl FnMut(&crate::engine::Progress) + Send,
 ) -> PholdRun {
     let t0 = std::time::Instant::now();
     let rules = Rules::new(p, seed);

@@ -5,6 +5,7 @@
 use super::msg::Msg;
 use super::params::Params;
 use super::timeline::{Col, Timeline};
+use super::world::World;
 use crate::engine::rng::{exp_ns, open01, BlockCache, Stream, StreamFamily};
 use crate::engine::{Ctx, EntityId, SimTime};
 use rand::RngCore;
@@ -107,6 +108,8 @@ impl Drop for Draws<'_> {
 
 /// A handler's context: its stream, the timeline, the engine.
 pub struct Env<'a, 'c> {
+    /// The world, shared, for work started ahead ([`Env::ahead`]).
+    shared: &'a std::sync::Arc<World>,
     /// The handling entity's random stream.
     pub rng: Draws<'a>,
     /// The shard's per-second counters.
@@ -115,7 +118,32 @@ pub struct Env<'a, 'c> {
     pub ctx: &'a mut Ctx<'c, Msg>,
 }
 
-impl Env<'_, '_> {
+impl<'a, 'c> Env<'a, 'c> {
+    /// A handler's context.
+    pub fn new(
+        shared: &'a std::sync::Arc<World>,
+        rng: Draws<'a>,
+        timeline: &'a mut Timeline,
+        ctx: &'a mut Ctx<'c, Msg>,
+    ) -> Self {
+        Env {
+            shared,
+            rng,
+            timeline,
+            ctx,
+        }
+    }
+
+    /// Starts `f`, a pure function of the world and what it captures, on
+    /// the run's pool (see [`crate::engine::Ahead`]): `None` at one thread,
+    /// where its user computes the value when it needs it.
+    pub fn ahead<T: Send + Sync + 'static>(
+        &self,
+        f: impl FnOnce(&World) -> T + Send + 'static,
+    ) -> Option<crate::engine::Ahead<T>> {
+        let w = std::sync::Arc::clone(self.shared);
+        crate::engine::Ahead::start(self.ctx.background(), move || f(&w))
+    }
     /// Simulated time now.
     pub fn now(&self) -> SimTime {
         self.ctx.now()

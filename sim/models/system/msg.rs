@@ -191,6 +191,71 @@ pub struct Job {
     /// handles it like any other, and the DSP discards its response (a
     /// response to a request already answered).
     pub duplicate: bool,
+    /// The DSP's check of `bytes` (a service request's signature, or a
+    /// response's or alert's authentication), started on the run's pool
+    /// when they were made ([`crate::engine::Ahead`]); a speed device
+    /// only: the DSP gets the same verdict from the bytes when it is
+    /// absent. Cleared when the DSP takes a request in. Not sent between
+    /// ranks (the receiving rank computes it).
+    pub verdict: Option<Verdict>,
+}
+
+/// A device command as the DSP builds it: its bytes, the ACB secret it
+/// used, and which ACB key that secret is with (see `Job::acb_gen`).
+pub type Command = (Box<[u8]>, [u8; 32], u8);
+
+/// A check of a job's bytes started ahead: which bytes it checks (a hash)
+/// and the verdict; for a service request, also the device command the DSP
+/// builds if it accepts it (under the commissioned ACB key). The DSP uses
+/// them only for the same bytes.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    /// [`bytes_hash`] of the bytes checked.
+    pub of: u64,
+    /// Whether they pass.
+    pub ok: crate::engine::Ahead<bool>,
+    /// A request's device command under ACB key 0.
+    pub command: Option<crate::engine::Ahead<Command>>,
+}
+
+impl Verdict {
+    /// The one started ahead for `bytes`, if any.
+    fn for_bytes<'v>(v: &'v Option<Verdict>, bytes: &[u8]) -> Option<&'v Verdict> {
+        v.as_ref().filter(|v| v.of == bytes_hash(bytes))
+    }
+
+    /// The verdict on `bytes`: the one started ahead if it checks these
+    /// bytes, else `check()` now.
+    pub fn on(v: &Option<Verdict>, bytes: &[u8], check: impl FnOnce() -> bool) -> bool {
+        match Self::for_bytes(v, bytes) {
+            Some(v) => *v.ok.get_or(check),
+            None => check(),
+        }
+    }
+
+    /// The device command for the request in `bytes` under ACB key `gen`:
+    /// the one started ahead if it is for these bytes and that key, else
+    /// `build()` now.
+    pub fn command(
+        v: &Option<Verdict>,
+        bytes: &[u8],
+        gen: u8,
+        build: impl FnOnce() -> Command,
+    ) -> Command {
+        match Self::for_bytes(v, bytes).and_then(|v| v.command.as_ref()) {
+            Some(c) if gen == 0 => c.get_or(build).clone(),
+            _ => build(),
+        }
+    }
+}
+
+/// A 64-bit hash of a message's bytes (to match a verdict to its bytes).
+pub fn bytes_hash(bytes: &[u8]) -> u64 {
+    bytes.chunks(8).fold(bytes.len() as u64, |h, c| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        crate::engine::mix64(h ^ u64::from_le_bytes(w))
+    })
 }
 
 impl Job {
@@ -235,6 +300,7 @@ impl Job {
             acb_z: None,
             pre_signed: false,
             duplicate: false,
+            verdict: None,
         }
     }
 }
@@ -396,7 +462,49 @@ impl Msg {
 pub struct Prep {
     /// Whether the request's or response's authentication verified.
     pub ok: bool,
-    /// The device command built for a verified request, the ACB secret it
-    /// used, and which ACB key that secret is with (see `Job::acb_gen`).
-    pub command: Option<(Box<[u8]>, [u8; 32], u8)>,
+    /// The device command built for a verified request.
+    pub command: Option<Command>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Ahead;
+
+    fn pool() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("pool")
+    }
+
+    #[test]
+    fn a_verdict_started_ahead_serves_only_the_bytes_it_checked() {
+        let (a, b) = (b"request one".to_vec(), b"request two".to_vec());
+        pool().install(|| {
+            let v = Some(Verdict {
+                of: bytes_hash(&a),
+                ok: Ahead::start(true, || true).expect("started"),
+                command: Some(
+                    Ahead::start(true, || (vec![1u8].into_boxed_slice(), [0; 32], 0))
+                        .expect("started"),
+                ),
+            });
+            // The same bytes: the verdict and command computed ahead.
+            let v0 = v.as_ref().expect("some");
+            while v0.ok.ready().is_none() || v0.command.as_ref().and_then(|c| c.ready()).is_none() {
+                rayon::yield_now();
+            }
+            assert!(Verdict::on(&v, &a, || unreachable!("computed ahead")));
+            let c = Verdict::command(&v, &a, 0, || unreachable!("built ahead"));
+            assert_eq!(&*c.0, &[1u8]);
+            // Other bytes, or another ACB key: checked and built now.
+            assert!(!Verdict::on(&v, &b, || false));
+            let c = Verdict::command(&v, &a, 1, || (vec![2u8].into_boxed_slice(), [0; 32], 1));
+            assert_eq!((&*c.0, c.2), (&[2u8][..], 1));
+            assert!(!Verdict::on(&None, &a, || false));
+        });
+        assert_ne!(bytes_hash(&a), bytes_hash(&b));
+        assert_ne!(bytes_hash(b"x"), bytes_hash(b"x\0"));
+    }
 }

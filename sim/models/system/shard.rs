@@ -95,11 +95,12 @@ impl ShardModel for SystemShard {
         let me = ev.target;
         let now = ctx.now();
         let pos = self.rng_pos.get_mut(me as usize);
-        let mut env = Env {
-            rng: Draws::new(&self.rng, me, pos, &mut self.rng_cache),
-            timeline: &mut self.timeline,
+        let mut env = Env::new(
+            &self.w,
+            Draws::new(&self.rng, me, pos, &mut self.rng_cache),
+            &mut self.timeline,
             ctx,
-        };
+        );
         let env = &mut env;
         let csp = |me: u32| (me - w.csp0) as usize;
         // Nothing is checked by a DSP whose data centre is lost: what

@@ -20,6 +20,7 @@ use crate::models::system::attack::{AttackKind, AttackSpec};
 use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{job_id, IdClass, Job, Msg, Origin, Outcome};
 use crate::models::system::parties::attacker::WanTap;
+use crate::models::system::parties::dsp::Dsp;
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, Series};
 use crate::models::system::world::{ReqKind, World};
@@ -319,6 +320,9 @@ impl Csp {
             )
             .into_boxed_slice()
         });
+        if let Some(b) = &job.bytes {
+            job.verdict = Dsp::check_ahead(env, meter, b);
+        }
         if origin == Origin::RefusalAlert {
             let d = env.rng.dsp_to_csp_ns(&w.sc.parameters);
             env.send(w.dsp, d, Msg::Response(job));

@@ -5,6 +5,7 @@
 use crate::engine::{EntityId, SimTime};
 use crate::models::system::env::Env;
 use crate::models::system::msg::{job_id, IdClass, Job, Msg};
+use crate::models::system::parties::dsp::Dsp;
 use crate::models::system::stats::KindStats;
 use crate::models::system::timeline::Col;
 use crate::models::system::world::{ReqKind, World};
@@ -43,8 +44,9 @@ impl Desk {
     }
 
     /// Counts `job` as sent by `u` and sends it to the DSP.
-    pub fn submit(&mut self, w: &World, u: EntityId, job: Box<Job>, env: &mut Env<'_, '_>) {
+    pub fn submit(&mut self, w: &World, u: EntityId, mut job: Box<Job>, env: &mut Env<'_, '_>) {
         self.stats[u as usize][job.kind as usize].sent += 1;
+        job.verdict = Dsp::verify_ahead(env, &job);
         if job.msg.is_critical() {
             env.count(Col::CriticalSent, 1);
         }

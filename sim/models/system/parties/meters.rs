@@ -19,6 +19,7 @@ use crate::engine::rng::exp_ns;
 use crate::engine::Partition;
 use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{Job, Msg, Origin, Outcome};
+use crate::models::system::parties::dsp::Dsp;
 use crate::models::system::timeline::{Col, TraceRec};
 use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER};
 use std::collections::HashMap;
@@ -415,6 +416,7 @@ impl Meters {
                     };
                     let resp =
                         device_message(&o, || w.device_key(m), || w.user_secret(job.claimed, m));
+                    job.verdict = Dsp::check_ahead(env, m, &resp);
                     job.bytes = Some(resp.into_boxed_slice());
                 }
             }

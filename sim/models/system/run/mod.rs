@@ -267,7 +267,7 @@ pub fn run(
     threads: usize,
     max_events: u64,
     interrupt: Option<&AtomicBool>,
-    observe: impl FnMut(&Progress),
+    observe: impl FnMut(&Progress) + Send,
 ) -> SystemRun {
     run_on(
         sc,
@@ -298,7 +298,7 @@ pub fn run_on(
     max_events: u64,
     interrupt: Option<&AtomicBool>,
     (ranks, farm): (Option<Box<dyn Transport>>, bool),
-    observe: impl FnMut(&Progress),
+    observe: impl FnMut(&Progress) + Send,
 ) -> (RunReport, Option<SystemRun>) {
     let t0 = Instant::now();
     let (world, mut sim) = build(sc, seed, shards, threads, (ranks, farm));

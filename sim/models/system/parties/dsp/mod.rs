@@ -27,7 +27,9 @@ use crate::crypto::request::{role_may_send, ServiceRequest};
 use crate::engine::{Event, SimTime};
 use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
-use crate::models::system::msg::{Job, Msg, Origin, Outcome, Prep, SecurityEvent};
+use crate::models::system::msg::{
+    bytes_hash, Command, Job, Msg, Origin, Outcome, Prep, SecurityEvent, Verdict,
+};
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, KindStats, Series};
 use crate::models::system::timeline::Col;
@@ -130,21 +132,55 @@ impl Dsp {
     ) -> Option<Prep> {
         match &ev.msg {
             Msg::Request(job) => {
-                job.bytes.as_ref()?;
-                let ok = verify_request(w, job);
-                let command =
-                    (ok && !blocked(job)).then(|| command_bytes(w, job, acb_gen(job.meter)));
+                let bytes = job.bytes.as_ref()?;
+                let ok = Verdict::on(&job.verdict, bytes, || verify_request(w, job));
+                let command = (ok && !blocked(job)).then(|| {
+                    let gen = acb_gen(job.meter);
+                    Verdict::command(&job.verdict, bytes, gen, || command_bytes(w, job, gen))
+                });
                 Some(Prep { ok, command })
             }
             Msg::Response(job) if !job.duplicate => {
                 let bytes = job.bytes.as_ref()?;
                 Some(Prep {
-                    ok: check_response(w, job, bytes),
+                    ok: response_ok(w, job, bytes),
                     command: None,
                 })
             }
             _ => None,
         }
+    }
+
+    /// Starts the DSP's check of a service request's signature when its
+    /// user has signed it (see [`Dsp::check_ahead`]), and the device
+    /// command the DSP would build from it under the commissioned ACB key
+    /// (a pure function of the request; unused if the DSP refuses it or
+    /// believes the meter holds another ACB key).
+    pub fn verify_ahead(env: &Env<'_, '_>, job: &Job) -> Option<Verdict> {
+        let bytes = job.bytes.clone()?;
+        let of = bytes_hash(&bytes);
+        let (claimed, cred_gen) = (job.claimed, job.cred_gen);
+        let ok = env.ahead(move |w| verify_request_bytes(w, claimed, cred_gen, &bytes))?;
+        let mut j = job.clone();
+        j.verdict = None;
+        let command = env.ahead(move |w| command_bytes(w, &j, 0));
+        Some(Verdict { of, ok, command })
+    }
+
+    /// Starts the DSP's authentication of a response or alert that meter
+    /// `meter`'s device has just made, on the run's pool: it is a pure
+    /// function of the bytes and the world's keys, and the DSP needs it a
+    /// WAN crossing later. A speed device only ([`crate::engine::Ahead`]):
+    /// the DSP's decision is the same without it.
+    pub fn check_ahead(env: &Env<'_, '_>, meter: u32, bytes: &[u8]) -> Option<Verdict> {
+        let of = bytes_hash(bytes);
+        let bytes: Box<[u8]> = bytes.into();
+        let ok = env.ahead(move |w| check_response(w, meter, &bytes))?;
+        Some(Verdict {
+            of,
+            ok,
+            command: None,
+        })
     }
 
     /// A request arrives: revocation, signature, authorisation (role and
@@ -159,6 +195,9 @@ impl Dsp {
     ) {
         let now = env.now();
         job.dsp_in_ns = now.0;
+        // The signature check started ahead served `prepare`; the job's
+        // bytes become the device command from here.
+        job.verdict = None;
         let u = job.claimed;
         if self.security.revoked(u, job.cred_gen) {
             job.outcome = Outcome::DspUserSuspended;
@@ -315,7 +354,7 @@ impl Dsp {
                 .policy
                 .decide(job.id, true, &mut self.crypto, || match (&prep, &bytes) {
                     (Some(p), _) => p.ok,
-                    (None, Some(b)) => check_response(w, &job, b),
+                    (None, Some(b)) => response_ok(w, &job, b),
                     (None, None) => false,
                 });
             if !ok && job.outcome == Outcome::Ok {
@@ -476,9 +515,14 @@ impl Dsp {
 /// Verifies a request's signature against the claimed user's request key.
 fn verify_request(w: &World, job: &Job) -> bool {
     let bytes = job.bytes.as_ref().expect("checked");
+    verify_request_bytes(w, job.claimed, job.cred_gen, bytes)
+}
+
+/// [`verify_request`] on the bytes and the identity they claim.
+fn verify_request_bytes(w: &World, claimed: u32, cred_gen: u8, bytes: &[u8]) -> bool {
     ServiceRequest::decode(bytes).is_some_and(|(sr, signed, sig)| {
-        sr.user == w.user_id(job.claimed)
-            && w.user_request_keys[job.claimed as usize][job.cred_gen as usize & 1]
+        sr.user == w.user_id(claimed)
+            && w.user_request_keys[claimed as usize][cred_gen as usize & 1]
                 .1
                 .verify_prehash(&hash_to_scalar(signed), sig)
     })
@@ -487,7 +531,7 @@ fn verify_request(w: &World, job: &Job) -> bool {
 /// The device command for a request the DSP accepted: the signer's
 /// signature (critical kinds) and the ACB's MAC under ACB key `gen`, the
 /// ACB secret used, and `gen`.
-fn command_bytes(w: &World, job: &Job, gen: u8) -> (Box<[u8]>, [u8; 32], u8) {
+fn command_bytes(w: &World, job: &Job, gen: u8) -> Command {
     let z = w.acb_secret_gen(job.meter, gen);
     let bytes = w
         .command_bytes(
@@ -504,17 +548,23 @@ fn command_bytes(w: &World, job: &Job, gen: u8) -> (Box<[u8]>, [u8; 32], u8) {
     (bytes, z, gen)
 }
 
+/// The DSP's verdict on a response's or alert's bytes: the one started
+/// ahead when the device made them ([`Dsp::check_ahead`]), or computed now.
+fn response_ok(w: &World, job: &Job, bytes: &[u8]) -> bool {
+    Verdict::on(&job.verdict, bytes, || check_response(w, job.meter, bytes))
+}
+
 /// Checks a response's or alert's authentication, as its recipient would:
 /// the device's signature, or its MAC under the device–recipient secret.
-fn check_response(w: &World, job: &Job, bytes: &[u8]) -> bool {
+fn check_response(w: &World, meter: u32, bytes: &[u8]) -> bool {
     let Ok(f) = frame::parse(bytes) else {
         return false;
     };
-    if f.originator != w.device_id(job.meter) {
+    if f.originator != w.device_id(meter) {
         return false;
     }
     if let Some(sig) = f.signature {
-        let key = w.device_key(job.meter);
+        let key = w.device_key(meter);
         crate::crypto::verify_oneoff(key.public(), &hash_to_scalar(f.signed_part), sig)
     } else if let Some(tag) = f.mac {
         let mode = if f.cra == Cra::Alert {
@@ -525,7 +575,7 @@ fn check_response(w: &World, job: &Job, bytes: &[u8]) -> bool {
         let Some(u) = w.user_of_id(f.recipient) else {
             return false;
         };
-        let z = w.user_secret(u, job.meter);
+        let z = w.user_secret(u, meter);
         let k = derive_mac_key(&z, f.originator, f.recipient, mode, f.counter);
         gsa_mac_ok(&k, f.originator, f.gsa, tag)
     } else {
