@@ -200,6 +200,49 @@ fn legitimate_disable_supply_goes_through_every_check() {
     );
 }
 
+/// A signature check made elsewhere (the simulator makes it ahead, in
+/// parallel) stands in for the device's own only when it is for the key
+/// the authorising anchor holds.
+#[test]
+fn a_signature_hint_counts_only_for_the_anchor_key() {
+    let cmd = |w: &World| {
+        build_command(
+            MessageKind::DisableSupply,
+            Fuel::Electricity,
+            SUPPLIER,
+            DEVICE,
+            10,
+            &Body::Plain,
+            Some(&w.supplier_cmd),
+            Some(&w.z),
+        )
+    };
+    let mut w = world();
+    let anchor = w.device.anchors[AnchorSlot::Supplier as usize].key;
+    let mut never = || -> bool { panic!("a hint for another key must not be asked") };
+    let other = anchor ^ 1;
+    let c = cmd(&w);
+    let acc = w
+        .device
+        .receive_command_hinted(&c, &w.z, None, &w.keys, Some((other, &mut never)))
+        .expect("verified by the device itself");
+    assert_eq!(acc.verified_by, Some(anchor));
+    // For the anchor's key, the hint decides (here a wrong one, to show it).
+    let mut w = world();
+    let c = cmd(&w);
+    let mut asked = 0;
+    let mut says_no = || {
+        asked += 1;
+        false
+    };
+    assert_eq!(
+        w.device
+            .receive_command_hinted(&c, &w.z, None, &w.keys, Some((anchor, &mut says_no))),
+        Err(Reject::BadSignature)
+    );
+    assert_eq!(asked, 1);
+}
+
 #[test]
 fn tampered_command_byte_is_refused_by_the_mac() {
     let mut w = world();

@@ -220,7 +220,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// The one started ahead for `bytes`, if any.
-    fn for_bytes<'v>(v: &'v Option<Verdict>, bytes: &[u8]) -> Option<&'v Verdict> {
+    pub fn for_bytes<'v>(v: &'v Option<Verdict>, bytes: &[u8]) -> Option<&'v Verdict> {
         v.as_ref().filter(|v| v.of == bytes_hash(bytes))
     }
 

@@ -12,13 +12,14 @@ use crate::crypto::device::{
     device_message, AlertKind, AnchorSlot, DeviceSecurity, Executed, Flaw, FlawCheck, Outgoing,
     Reject, COUNTER_SLOTS,
 };
-use crate::crypto::gbcs::{Cra, MessageKind};
+use crate::crypto::ecdsa::hash_to_scalar;
+use crate::crypto::gbcs::{frame, Cra, MessageKind};
 use crate::crypto::mode::{CryptoCounters, CryptoMode};
 use crate::crypto::registry::KeyRegistry;
 use crate::engine::rng::exp_ns;
 use crate::engine::Partition;
 use crate::models::system::env::{Env, NS_PER_MS};
-use crate::models::system::msg::{Job, Msg, Origin, Outcome};
+use crate::models::system::msg::{bytes_hash, Job, Msg, Origin, Outcome, Verdict};
 use crate::models::system::parties::dsp::Dsp;
 use crate::models::system::timeline::{Col, TraceRec};
 use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER};
@@ -271,10 +272,24 @@ impl Meters {
         // A top-up's token is checked with the registered supplier's prepayment key.
         let pp =
             (job.msg == MessageKind::PrepaymentTopUp).then(|| w.prepayment_secret(supplier, m));
+        // The signature check started ahead when the DSP sent the command
+        // (`signature_ahead`), for the key of the credential that signed it.
+        let ahead = match (job.signer, Verdict::for_bytes(&job.verdict, bytes)) {
+            (Signer::User(c, g), Some(v)) => Some((w.anchor_fingerprint(c, g), c, g, v)),
+            _ => None,
+        };
+        let mut verified = || {
+            let (_, c, g, v) = ahead.as_ref().expect("hinted only with a verdict");
+            *v.ok.get_or(|| command_signature_ok(w, *c, *g, bytes))
+        };
+        let hint = ahead
+            .as_ref()
+            .map(|a| a.0)
+            .map(|fp| (fp, &mut verified as &mut dyn FnMut() -> bool));
         let accepted = w
             .policy
             .decide(job.id, truth.is_ok(), &mut self.crypto, || {
-                real = Some(dev.receive_command(bytes, z, pp.as_ref(), keys));
+                real = Some(dev.receive_command_hinted(bytes, z, pp.as_ref(), keys, hint));
                 matches!(real, Some(Ok(_)))
             });
         match real {
@@ -561,4 +576,40 @@ fn gas_wake_wait_ns(w: &World, m: u32, now_ns: u64) -> u64 {
     }
     let phase = hash_parts(&[w.seed, 0x6A5_3A4E, m as u64]) % interval;
     (interval - (now_ns % interval + interval - phase) % interval) % interval
+}
+
+/// Starts, on the run's pool, a meter's check of a critical command's
+/// signature as the DSP sends the command: against the key of the command
+/// credential that signed it (`Signer::User`), a pure function of the
+/// bytes and that key. The meter uses the result only where its
+/// authorising anchor holds that key
+/// (`DeviceSecurity::receive_command_hinted`); a speed device only.
+pub fn signature_ahead(env: &Env<'_, '_>, job: &Job) -> Option<Verdict> {
+    let Signer::User(c, g) = job.signer else {
+        return None;
+    };
+    if !job.msg.is_critical() {
+        return None;
+    }
+    let bytes = job.bytes.clone()?;
+    let of = bytes_hash(&bytes);
+    let ok = env.ahead(move |w| command_signature_ok(w, c, g, &bytes))?;
+    Some(Verdict {
+        of,
+        ok,
+        command: None,
+    })
+}
+
+/// Whether a command's signature verifies under credential `c`'s command
+/// key of generation `g`.
+fn command_signature_ok(w: &World, c: u32, g: u8, bytes: &[u8]) -> bool {
+    let Ok(f) = frame::parse(bytes) else {
+        return false;
+    };
+    f.signature.is_some_and(|sig| {
+        w.user_command_keys[c as usize][g as usize & 1]
+            .1
+            .verify_prehash(&hash_to_scalar(f.signed_part), sig)
+    })
 }

@@ -30,6 +30,7 @@ use crate::models::system::env::Env;
 use crate::models::system::msg::{
     bytes_hash, Command, Job, Msg, Origin, Outcome, Prep, SecurityEvent, Verdict,
 };
+use crate::models::system::parties::meters;
 use crate::models::system::station::Station;
 use crate::models::system::stats::{Came, KindStats, Series};
 use crate::models::system::timeline::Col;
@@ -458,6 +459,7 @@ impl Dsp {
             }
             let region = w.region_of(job.meter);
             let d = env.rng.dsp_to_csp_ns(p);
+            job.verdict = meters::signature_ahead(env, &job);
             env.send(w.csp0 + region as u32, d, Msg::Downlink(job));
         }
     }
