@@ -2,7 +2,7 @@
 //! the shard's timeline, and the engine's context; and the link delays
 //! every party draws from its own stream.
 
-use super::msg::Msg;
+use super::msg::{bytes_hash, Msg, Verdict};
 use super::params::Params;
 use super::timeline::{Col, Timeline};
 use super::world::World;
@@ -143,6 +143,23 @@ impl<'a, 'c> Env<'a, 'c> {
     ) -> Option<crate::engine::Ahead<T>> {
         let w = std::sync::Arc::clone(self.shared);
         crate::engine::Ahead::start(self.ctx.background(), move || f(&w))
+    }
+
+    /// Starts `check` of `bytes` ahead ([`Env::ahead`]), as a [`Verdict`]
+    /// that names the bytes it checks: `None` at one thread.
+    pub fn verdict_ahead(
+        &self,
+        bytes: &[u8],
+        check: impl FnOnce(&World, &[u8]) -> bool + Send + 'static,
+    ) -> Option<Verdict> {
+        let of = bytes_hash(bytes);
+        let bytes: Box<[u8]> = bytes.into();
+        let ok = self.ahead(move |w| check(w, &bytes))?;
+        Some(Verdict {
+            of,
+            ok,
+            command: None,
+        })
     }
     /// Simulated time now.
     pub fn now(&self) -> SimTime {

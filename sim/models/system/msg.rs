@@ -191,11 +191,12 @@ pub struct Job {
     /// handles it like any other, and the DSP discards its response (a
     /// response to a request already answered).
     pub duplicate: bool,
-    /// The DSP's check of `bytes` (a service request's signature, or a
-    /// response's or alert's authentication), started on the run's pool
-    /// when they were made ([`crate::engine::Ahead`]); a speed device
-    /// only: the DSP gets the same verdict from the bytes when it is
-    /// absent. Cleared when the DSP takes a request in. Not sent between
+    /// A check of `bytes` started on the run's pool when they were made
+    /// ([`crate::engine::Ahead`]): the DSP's of a service request's
+    /// signature or of a response's or alert's authentication, or a
+    /// meter's of a command's signature. A speed device only: the party
+    /// gets the same verdict from the bytes when it is absent or is for
+    /// other bytes. Cleared when the DSP takes a request in. Not sent between
     /// ranks (the receiving rank computes it).
     pub verdict: Option<Verdict>,
 }

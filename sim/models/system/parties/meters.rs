@@ -19,7 +19,7 @@ use crate::crypto::registry::KeyRegistry;
 use crate::engine::rng::exp_ns;
 use crate::engine::Partition;
 use crate::models::system::env::{Env, NS_PER_MS};
-use crate::models::system::msg::{bytes_hash, Job, Msg, Origin, Outcome, Verdict};
+use crate::models::system::msg::{Job, Msg, Origin, Outcome, Verdict};
 use crate::models::system::parties::dsp::Dsp;
 use crate::models::system::timeline::{Col, TraceRec};
 use crate::models::system::world::{hash_parts, Signer, World, MANUFACTURER};
@@ -275,17 +275,17 @@ impl Meters {
         // The signature check started ahead when the DSP sent the command
         // (`signature_ahead`), for the key of the credential that signed it.
         let ahead = match (job.signer, Verdict::for_bytes(&job.verdict, bytes)) {
-            (Signer::User(c, g), Some(v)) => Some((w.anchor_fingerprint(c, g), c, g, v)),
+            (Signer::User(c, g), Some(v)) => Some((c, g, v)),
             _ => None,
         };
         let mut verified = || {
-            let (_, c, g, v) = ahead.as_ref().expect("hinted only with a verdict");
-            *v.ok.get_or(|| command_signature_ok(w, *c, *g, bytes))
+            let (c, g, v) = ahead.expect("hinted only with a verdict");
+            *v.ok.get_or(|| command_signature_ok(w, c, g, bytes))
         };
-        let hint = ahead
-            .as_ref()
-            .map(|a| a.0)
-            .map(|fp| (fp, &mut verified as &mut dyn FnMut() -> bool));
+        let hint = ahead.map(|(c, g, _)| {
+            let key = w.anchor_fingerprint(c, g);
+            (key, &mut verified as &mut dyn FnMut() -> bool)
+        });
         let accepted = w
             .policy
             .decide(job.id, truth.is_ok(), &mut self.crypto, || {
@@ -591,13 +591,8 @@ pub fn signature_ahead(env: &Env<'_, '_>, job: &Job) -> Option<Verdict> {
     if !job.msg.is_critical() {
         return None;
     }
-    let bytes = job.bytes.clone()?;
-    let of = bytes_hash(&bytes);
-    let ok = env.ahead(move |w| command_signature_ok(w, c, g, &bytes))?;
-    Some(Verdict {
-        of,
-        ok,
-        command: None,
+    env.verdict_ahead(job.bytes.as_deref()?, move |w, b| {
+        command_signature_ok(w, c, g, b)
     })
 }
 

@@ -28,7 +28,7 @@ use crate::engine::{Event, SimTime};
 use crate::models::system::attack::AttackKind;
 use crate::models::system::env::Env;
 use crate::models::system::msg::{
-    bytes_hash, Command, Job, Msg, Origin, Outcome, Prep, SecurityEvent, Verdict,
+    Command, Job, Msg, Origin, Outcome, Prep, SecurityEvent, Verdict,
 };
 use crate::models::system::parties::meters;
 use crate::models::system::station::Station;
@@ -158,14 +158,14 @@ impl Dsp {
     /// (a pure function of the request; unused if the DSP refuses it or
     /// believes the meter holds another ACB key).
     pub fn verify_ahead(env: &Env<'_, '_>, job: &Job) -> Option<Verdict> {
-        let bytes = job.bytes.clone()?;
-        let of = bytes_hash(&bytes);
         let (claimed, cred_gen) = (job.claimed, job.cred_gen);
-        let ok = env.ahead(move |w| verify_request_bytes(w, claimed, cred_gen, &bytes))?;
+        let mut v = env.verdict_ahead(job.bytes.as_deref()?, move |w, b| {
+            verify_request_bytes(w, claimed, cred_gen, b)
+        })?;
         let mut j = job.clone();
         j.verdict = None;
-        let command = env.ahead(move |w| command_bytes(w, &j, 0));
-        Some(Verdict { of, ok, command })
+        v.command = env.ahead(move |w| command_bytes(w, &j, 0));
+        Some(v)
     }
 
     /// Starts the DSP's authentication of a response or alert that meter
@@ -174,14 +174,7 @@ impl Dsp {
     /// WAN crossing later. A speed device only ([`crate::engine::Ahead`]):
     /// the DSP's decision is the same without it.
     pub fn check_ahead(env: &Env<'_, '_>, meter: u32, bytes: &[u8]) -> Option<Verdict> {
-        let of = bytes_hash(bytes);
-        let bytes: Box<[u8]> = bytes.into();
-        let ok = env.ahead(move |w| check_response(w, meter, &bytes))?;
-        Some(Verdict {
-            of,
-            ok,
-            command: None,
-        })
+        env.verdict_ahead(bytes, move |w, b| check_response(w, meter, b))
     }
 
     /// A request arrives: revocation, signature, authorisation (role and
