@@ -58,6 +58,7 @@ pub mod event;
 mod ranks;
 pub mod rng;
 mod shard;
+mod team;
 pub mod time;
 pub mod transport;
 
@@ -68,12 +69,25 @@ pub use shard::Ctx;
 pub use time::{SimTime, NS_PER_S};
 
 use shard::Shard;
+use team::Team;
 use transport::{Link, Transport};
 
-/// Windows (and exchanges) with fewer events than this run on the calling
-/// thread instead of waking the pool (whose fork/join costs microseconds,
-/// the work of tens of events). Measured on PHOLD and the system model at
-/// 2 threads: see `benches/README.md`.
+/// What a team runs on a shard: its window, or the delivery of its incoming messages.
+const RUN: u64 = 0;
+const DELIVER: u64 = 1;
+
+/// The team a window loop hands windows to, and what it runs on each shard.
+type TeamRef<'a, S> = (
+    &'a Team<Box<Shard<S>>>,
+    &'a (dyn Fn(&mut Box<Shard<S>>, team::Args) + Sync),
+);
+
+/// Windows (and exchanges) with fewer events than this run on the loop's
+/// thread instead of being shared with the team: a window of a
+/// business-as-usual day at 1M meters (~20 events) split over two cores
+/// costs more in moving its events' data between the cores' caches than
+/// it saves (measured with thresholds 16, 48, 96 and 256 at 1M and 3M
+/// meters: `benches/README.md`).
 const INLINE_WINDOW_EVENTS: usize = 256;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -253,21 +267,11 @@ struct Incoming<M> {
     from: Vec<u32>,
 }
 
-impl<M> Incoming<M> {
-    fn deliver<S: ShardModel<Msg = M>>(&mut self, shard: &mut Shard<S>) {
-        for s in self.from.drain(..) {
-            shard.receive(&mut self.bufs[s as usize]);
-        }
-    }
-}
-
 /// The engine: shards of a model plus the window loop that runs them.
 pub struct Simulation<S: ShardModel> {
     cfg: EngineConfig,
     partition: Partition,
-    shards: Vec<Shard<S>>,
-    /// `exchange[d]`: buffers moving other shards' messages to shard `d`.
-    exchange: Vec<Incoming<S::Msg>>,
+    shards: Vec<Box<Shard<S>>>,
     pool: std::sync::Arc<rayon::ThreadPool>,
     events: u64,
     windows: u64,
@@ -282,6 +286,28 @@ pub struct Simulation<S: ShardModel> {
     loads: Vec<RankLoad>,
     /// With [`Simulation::farm_prepare`]: the prepare results' codec.
     farm: Option<transport::Codec<S::Prep>>,
+    /// A window's non-empty shards, largest first (reused).
+    order: Vec<u32>,
+    /// Windows handed to a team, and each shard's events when the team's
+    /// homes were last set.
+    team_windows: u64,
+    homed_events: Vec<u64>,
+}
+
+/// Gives each shard a home member of the team by its events since the
+/// last call, so that a shard runs on the same core window after window.
+fn rehome<S: ShardModel>(
+    team: &Team<Box<Shard<S>>>,
+    shards: &[Box<Shard<S>>],
+    last: &mut Vec<u64>,
+) {
+    last.resize(shards.len(), 0);
+    let loads: Vec<u64> = shards
+        .iter()
+        .zip(last.iter_mut())
+        .map(|(s, l)| s.stats.events - std::mem::replace(l, s.stats.events))
+        .collect();
+    team.rehome(&loads);
 }
 
 impl<S: ShardModel> Simulation<S> {
@@ -300,13 +326,13 @@ impl<S: ShardModel> Simulation<S> {
         };
         let shards = (0..cfg.shards)
             .map(|s| {
-                Shard::new(
+                Box::new(Shard::new(
                     make_shard(s, partition),
                     s,
                     partition,
                     cfg.lookahead_ns,
                     cfg.ring_windows,
-                )
+                ))
             })
             .collect();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -315,18 +341,11 @@ impl<S: ShardModel> Simulation<S> {
             .build()
             .map(std::sync::Arc::new)
             .expect("could not start worker threads");
-        let exchange = (0..cfg.shards)
-            .map(|_| Incoming {
-                bufs: (0..cfg.shards).map(|_| Vec::new()).collect(),
-                from: Vec::new(),
-            })
-            .collect();
         let owned = vec![true; cfg.shards as usize];
         Simulation {
             cfg,
             partition,
             shards,
-            exchange,
             pool,
             events: 0,
             windows: 0,
@@ -336,6 +355,9 @@ impl<S: ShardModel> Simulation<S> {
             comm_wall_s: 0.0,
             loads: Vec::new(),
             farm: None,
+            order: Vec::new(),
+            team_windows: 0,
+            homed_events: Vec::new(),
         }
     }
 
@@ -436,24 +458,45 @@ impl<S: ShardModel> Simulation<S> {
     /// Like [`Simulation::run`], calling `observe` after every window barrier.
     ///
     /// With several threads and one rank, the whole window loop runs on one
-    /// of the pool's workers: a window's fork/join is then a push to that
-    /// worker's own queue, which the others steal from, not a hand-off from
-    /// an outside thread that sleeps until the window is done; no third
-    /// thread competes with the pool for the cores; and work a handler
-    /// starts ahead ([`Ahead`]) goes to the run's pool. Over several ranks
-    /// the loop stays on the calling thread, which makes the transport's
-    /// calls.
+    /// of the pool's workers, and up to one other worker per further core
+    /// forms a team with it (`team.rs`): the helpers spin between windows
+    /// instead of sleeping, so a window of a few hundred microseconds can
+    /// still be shared; each shard has a home member, so its data stays in
+    /// one core's cache; the helpers run work a handler started ahead
+    /// ([`Ahead`]) while they wait, and no third thread competes for the
+    /// cores. Over several ranks the loop stays on the calling thread,
+    /// which makes the transport's calls, and windows go to the pool.
     pub fn run_observed(
         &mut self,
         limits: &RunLimits<'_>,
         observe: impl FnMut(&Progress) + Send,
     ) -> RunReport {
-        if self.background() {
-            let pool = std::sync::Arc::clone(&self.pool);
-            pool.install(|| self.run_loop(limits, observe))
-        } else {
-            self.run_loop(limits, observe)
+        if !self.background() {
+            return self.run_loop(limits, observe, None);
         }
+        let pool = std::sync::Arc::clone(&self.pool);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let helpers = self.cfg.threads.min(cores).saturating_sub(1);
+        let items = self.shards.len();
+        pool.install(|| {
+            if helpers == 0 {
+                return self.run_loop(limits, observe, None);
+            }
+            let owner = rayon::current_thread_index().expect("inside the pool");
+            let team = Team::new(items, owner, helpers);
+            let f = |s: &mut Box<Shard<S>>, a: team::Args| {
+                if a[0] == DELIVER {
+                    s.deliver()
+                } else {
+                    s.run_window(a[1], a[2], a[3], true)
+                }
+            };
+            rayon::scope(|sc| {
+                sc.spawn_broadcast(|_, ctx| team.help(ctx.index(), &f));
+                let _finish = team::FinishOnDrop(&team);
+                self.run_loop(limits, observe, Some((&team, &f)))
+            })
+        })
     }
 
     /// Whether handlers run inside the run's pool with other workers to
@@ -467,6 +510,7 @@ impl<S: ShardModel> Simulation<S> {
         &mut self,
         limits: &RunLimits<'_>,
         mut observe: impl FnMut(&Progress),
+        team: Option<TeamRef<'_, S>>,
     ) -> RunReport {
         let background = self.background();
         for s in self.shards.iter_mut() {
@@ -506,11 +550,12 @@ impl<S: ShardModel> Simulation<S> {
             }
             let shards = &mut self.shards;
             let owned = &self.owned;
-            // A window with little work runs on the loop's thread: waking
-            // the pool costs more than it saves (threshold measured, see
+            // A window with little work runs on the loop's thread: sharing
+            // it costs more than it saves (threshold measured, see
             // INLINE_WINDOW_EVENTS). With one thread the pool is never used.
             // A shard with a prepare pass (a hot entity's signature checks)
-            // always gets the pool, however few its events.
+            // is always shared, however few its events. A team exists only
+            // on one rank, where every shard is owned.
             let (mut work, mut heavy) = (0, false);
             for s in shards.iter() {
                 let n = s.out.calendar.window_len(w);
@@ -521,6 +566,22 @@ impl<S: ShardModel> Simulation<S> {
                 for (_, s) in shards.iter_mut().enumerate().filter(|(i, _)| owned[*i]) {
                     s.run_window(w, window_end_ns, end_ns, false);
                 }
+            } else if let Some((team, f)) = team {
+                // Largest first, so that the last item claimed is small.
+                let order = &mut self.order;
+                order.clear();
+                order.extend(
+                    (0..shards.len() as u32)
+                        .filter(|&i| shards[i as usize].out.calendar.window_len(w) > 0),
+                );
+                order.sort_by_key(|&i| {
+                    std::cmp::Reverse(shards[i as usize].out.calendar.window_len(w))
+                });
+                if self.team_windows % 4096 == 0 {
+                    rehome(team, shards, &mut self.homed_events);
+                }
+                self.team_windows += 1;
+                team.run(shards, order, [RUN, w, window_end_ns, end_ns], f);
             } else {
                 self.pool.install(|| {
                     shards
@@ -530,7 +591,7 @@ impl<S: ShardModel> Simulation<S> {
                         .for_each(|(_, s)| s.run_window(w, window_end_ns, end_ns, true))
                 });
             }
-            self.exchange();
+            self.exchange(team);
             self.windows += 1;
             self.events = self.shards.iter().map(|s| s.stats.events).sum();
             self.reached = SimTime(window_end_ns.min(end_ns));
@@ -570,41 +631,48 @@ impl<S: ShardModel> Simulation<S> {
     }
 
     /// Moves every shard's outbox to its destination shards.
-    fn exchange(&mut self) {
+    fn exchange(&mut self, team: Option<TeamRef<'_, S>>) {
         use rayon::prelude::*;
         self.exchange_remote();
         // Only the (source, destination) pairs that sent anything are
         // visited: with 64 shards, checking all 4,096 pairs at each of a
         // day's ~1.7M barriers was ~8% of a business-as-usual run.
         let mut moved = 0;
-        for (s, shard) in self.shards.iter_mut().enumerate() {
-            for d in shard.out.dirty.drain(..) {
+        let shards = &mut self.shards;
+        for s in 0..shards.len() {
+            let mut dirty = std::mem::take(&mut shards[s].out.dirty);
+            for d in dirty.drain(..) {
                 let d = d as usize;
-                let out = &mut shard.out.outbox[d];
+                let mut out = std::mem::take(&mut shards[s].out.outbox[d]);
                 if !out.is_empty() {
                     moved += out.len();
-                    std::mem::swap(out, &mut self.exchange[d].bufs[s]);
-                    self.exchange[d].from.push(s as u32);
+                    let inc = &mut shards[d].incoming;
+                    std::mem::swap(&mut out, &mut inc.bufs[s]);
+                    inc.from.push(s as u32);
                 }
+                shards[s].out.outbox[d] = out;
             }
+            shards[s].out.dirty = dirty;
         }
         if moved == 0 {
             return;
         }
-        let shards = &mut self.shards;
-        let exchange = &mut self.exchange;
         if self.cfg.threads <= 1 || moved < INLINE_WINDOW_EVENTS {
-            for (shard, incoming) in shards.iter_mut().zip(exchange.iter_mut()) {
-                incoming.deliver(shard);
+            for shard in shards.iter_mut() {
+                shard.deliver();
             }
-            return;
+        } else if let Some((team, f)) = team {
+            // Each shard's calendar is filled by its home member.
+            let order = &mut self.order;
+            order.clear();
+            order.extend(
+                (0..shards.len() as u32).filter(|&i| !shards[i as usize].incoming.from.is_empty()),
+            );
+            team.run(shards, order, [DELIVER, 0, 0, 0], f);
+        } else {
+            self.pool
+                .install(|| shards.par_iter_mut().for_each(|shard| shard.deliver()));
         }
-        self.pool.install(|| {
-            shards
-                .par_iter_mut()
-                .zip(exchange.par_iter_mut())
-                .for_each(|(shard, incoming)| incoming.deliver(shard))
-        });
     }
 
     /// Removes and returns every pending event (for end-of-run reports).

@@ -162,6 +162,9 @@ pub(crate) struct Shard<S: ShardModel> {
     pub(crate) model: S,
     pub(crate) out: Outgoing<S::Msg>,
     pub(crate) stats: ShardStats,
+    /// Other shards' messages to this one, moved here at the barrier and
+    /// put in the calendar by [`Shard::deliver`].
+    pub(crate) incoming: super::Incoming<S::Msg>,
     prep: Vec<Option<S::Prep>>,
     /// A window's batch taken early, sorted, with its prepare results
     /// computed elsewhere (over several ranks): run instead of taking it.
@@ -192,6 +195,10 @@ impl<S: ShardModel> Shard<S> {
                 background: false,
             },
             stats: ShardStats::default(),
+            incoming: super::Incoming {
+                bufs: (0..partition.shards).map(|_| Vec::new()).collect(),
+                from: Vec::new(),
+            },
             prep: Vec::new(),
             staged: None,
         }
@@ -326,11 +333,15 @@ impl<S: ShardModel> Shard<S> {
         self.out.calendar.push(ev);
     }
 
-    /// Delivers messages from other shards (unordered; sorting happens when
-    /// their window starts).
-    pub(crate) fn receive(&mut self, incoming: &mut Vec<Event<S::Msg>>) {
-        for ev in incoming.drain(..) {
-            self.out.calendar.push(ev);
+    /// Puts the messages other shards sent it at the barrier in its
+    /// calendar (unordered; sorting happens when their window starts).
+    pub(crate) fn deliver(&mut self) {
+        let mut inc = std::mem::take(&mut self.incoming.from);
+        for s in inc.drain(..) {
+            for ev in self.incoming.bufs[s as usize].drain(..) {
+                self.out.calendar.push(ev);
+            }
         }
+        self.incoming.from = inc;
     }
 }
