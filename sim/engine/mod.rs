@@ -139,6 +139,19 @@ impl Partition {
     }
 }
 
+/// Asks for the cache line holding `r` to be loaded, without waiting for
+/// it: a model's per-entity state is a random access per event (an LP's
+/// random block in PHOLD, 64 MB at 1M LPs), and the next events of a
+/// sorted window are known. A hint: it changes no value (a no-op off
+/// x86-64).
+#[inline(always)]
+pub fn prefetch<T>(r: &T) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    safe_arch::prefetch_t0(r);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = r;
+}
+
 /// A model's share of the entities: their state and how they handle events.
 ///
 /// One value of the implementing type exists per shard; it owns the state of
@@ -156,6 +169,12 @@ pub trait ShardModel: Send + Sync {
         prep: Option<Self::Prep>,
         ctx: &mut Ctx<'_, Self::Msg>,
     );
+
+    /// Asks the memory system for the state `ev` will touch, a few events
+    /// before it is handled (see [`prefetch`]); a hint only, it must not
+    /// change anything. By default nothing.
+    #[inline]
+    fn prefetch(&self, _ev: &Event<Self::Msg>) {}
 
     /// Whether to run [`ShardModel::prepare`] over each window's events.
     fn wants_prepare(&self) -> bool {

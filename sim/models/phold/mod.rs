@@ -212,6 +212,15 @@ impl ShardModel for PholdShard {
         let (delay, target) = self.rules.next_kept(ev.target, n, &mut self.blocks[local]);
         ctx.send(target, delay, ());
     }
+
+    #[inline]
+    fn prefetch(&self, ev: &Event<()>) {
+        let local = self.partition.local_of(ev.target) as usize;
+        if let (Some(b), Some(h)) = (self.blocks.get(local), self.handled.get(local)) {
+            crate::engine::prefetch(b);
+            crate::engine::prefetch(h);
+        }
+    }
 }
 
 /// Outcome of an engine PHOLD run.

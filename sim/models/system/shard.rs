@@ -90,6 +90,18 @@ impl ShardModel for SystemShard {
         }
     }
 
+    #[inline]
+    fn prefetch(&self, ev: &Event<Msg>) {
+        // The job travels between parties and was last touched long ago;
+        // a meter's state is a random access into arrays over the fleet.
+        if let Some(job) = ev.msg.job() {
+            crate::engine::prefetch(job);
+        }
+        if ev.target >= self.w.meter0 {
+            self.meters.prefetch(ev.target);
+        }
+    }
+
     fn handle(&mut self, ev: Event<Msg>, prep: Option<Prep>, ctx: &mut Ctx<'_, Msg>) {
         let w = &*self.w;
         let me = ev.target;

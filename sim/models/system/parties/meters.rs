@@ -17,7 +17,7 @@ use crate::crypto::gbcs::{frame, Cra, MessageKind};
 use crate::crypto::mode::{CryptoCounters, CryptoMode};
 use crate::crypto::registry::KeyRegistry;
 use crate::engine::rng::exp_ns;
-use crate::engine::Partition;
+use crate::engine::{EntityId, Partition};
 use crate::models::system::env::{Env, NS_PER_MS};
 use crate::models::system::msg::{Job, Msg, Origin, Outcome, Verdict};
 use crate::models::system::parties::dsp::Dsp;
@@ -168,6 +168,25 @@ impl Meters {
     }
 
     /// The flaw of meter `local`'s running firmware, if any.
+    /// Asks for the per-meter state an event for meter entity `e` reads
+    /// (a hint ahead of handling it; changes nothing).
+    pub fn prefetch(&self, e: EntityId) {
+        let local = self.part.local_of(e) as usize;
+        if let Some(c) = self.last_counter.get(local) {
+            crate::engine::prefetch(c);
+        }
+        for a in [&self.supply_on[..], &self.staged[..]] {
+            if let Some(x) = a.get(local) {
+                crate::engine::prefetch(x);
+            }
+        }
+        for a in [&self.anchor_gen[..], &self.acb_gen[..], &self.firmware[..]] {
+            if let Some(x) = a.get(local) {
+                crate::engine::prefetch(x);
+            }
+        }
+    }
+
     fn flaw(&self, w: &World, local: usize) -> Option<Flaw> {
         let v = w.sc.vulnerability.as_ref()?;
         (self.firmware[local] == 1).then(|| v.flaw())
