@@ -261,6 +261,11 @@ impl<S: ShardModel> Shard<S> {
             }
         }
 
+        // The first events' state too: most shards' windows hold fewer
+        // events than the distance (a meter shard's one or two).
+        for on in batch.iter().take(PREFETCH_AHEAD + 1) {
+            self.ask_for(on);
+        }
         let mut i = 0;
         let mut kept: Vec<Event<S::Msg>> = Vec::new();
         let mut batch_iter = batch.drain(..);
@@ -287,11 +292,7 @@ impl<S: ShardModel> Shard<S> {
                 // The state of an event a few places on is likely not in
                 // cache yet: ask for it now (a hint, changes nothing).
                 if let Some(on) = batch_iter.as_slice().get(PREFETCH_AHEAD) {
-                    self.model.prefetch(on);
-                    let local = self.out.partition.local_of(on.target) as usize;
-                    if let Some(seq) = self.out.seq.get(local) {
-                        super::prefetch(seq);
-                    }
+                    self.ask_for(on);
                 }
                 let prep = if prepared { self.prep[i].take() } else { None };
                 i += 1;
@@ -320,6 +321,16 @@ impl<S: ShardModel> Shard<S> {
         self.out.calendar.recycle(batch);
         for ev in kept {
             self.out.calendar.push(ev);
+        }
+    }
+
+    /// Asks for the state event `on` will read (a hint, changes nothing).
+    #[inline]
+    fn ask_for(&self, on: &Event<S::Msg>) {
+        self.model.prefetch(on);
+        let local = self.out.partition.local_of(on.target) as usize;
+        if let Some(seq) = self.out.seq.get(local) {
+            super::prefetch(seq);
         }
     }
 

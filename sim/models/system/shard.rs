@@ -95,7 +95,7 @@ impl ShardModel for SystemShard {
         // The job travels between parties and was last touched long ago;
         // a meter's state is a random access into arrays over the fleet.
         if let Some(job) = ev.msg.job() {
-            crate::engine::prefetch(job);
+            job.prefetch();
         }
         if ev.target >= self.w.meter0 {
             self.meters.prefetch(ev.target);
