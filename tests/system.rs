@@ -244,6 +244,46 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 }
 
 #[test]
+fn installations_and_switches_are_found_for_every_meter() {
+    use dccsim::models::system::world::World;
+    // Enough installations that many 64-meter blocks hold one, and some
+    // blocks hold several (`World::install_blocks` filters the search).
+    let l = dccsim::workflow::scenario::load(
+        None,
+        &[
+            "fleet.meters=200000".into(),
+            "crypto.mode=\"modeled\"".into(),
+            "parameters.traffic.installation_per_meter_day=0.1".into(),
+            "parameters.traffic.change_of_supplier_per_meter_day=0.1".into(),
+        ],
+        None,
+    )
+    .unwrap();
+    let w = World::new(l.scenario.system().unwrap(), 1);
+    assert!(
+        w.installs.len() > 1_000,
+        "{} installations",
+        w.installs.len()
+    );
+    let mut want = vec![0u64; w.meters as usize];
+    for i in &w.installs {
+        want[i.meter as usize] = i.at_ns;
+    }
+    for m in 0..w.meters {
+        assert_eq!(w.installed_at(m), want[m as usize], "meter {m}");
+    }
+    // The same filter stands before the changes of supplier.
+    assert!(w.switches.len() > 1_000, "{} switches", w.switches.len());
+    let mut switched = vec![None; w.meters as usize];
+    for s in &w.switches {
+        switched[s.meter as usize] = Some(*s);
+    }
+    for m in 0..w.meters {
+        assert_eq!(w.switch_of(m).copied(), switched[m as usize], "meter {m}");
+    }
+}
+
+#[test]
 fn a_day_of_traffic_matches_the_published_mix_per_meter_day() {
     let s = summary_of("bau_day", "mix", &["fleet.meters=200000"]);
     let mix = s["traffic_per_meter_day"].as_object().unwrap();

@@ -38,6 +38,39 @@ pub struct Switch {
     pub gaining: u32,
 }
 
+/// A bit per block of 64 meters, set when some meter of the block is in
+/// a list: most lookups of a meter in the run's (sorted) switches or
+/// installations end at this small array (a bit per 64 meters: 59 KB at
+/// 30M meters) instead of a binary search whose last steps miss the cache.
+/// Every WAN hop and DSP step asks; at 10M meters the searches were ~60%
+/// of the DSP's completion step (`perf annotate`).
+#[derive(Clone, Debug, Default)]
+pub struct MeterFilter {
+    blocks: Vec<u64>,
+}
+
+impl MeterFilter {
+    /// The filter of a list of meters (of a fleet of `meters`).
+    pub fn new(meters: u32, listed: impl Iterator<Item = u32>) -> Self {
+        let mut blocks = vec![0u64; (meters as usize).div_ceil(64 * 64)];
+        for m in listed {
+            let b = (m / 64) as usize;
+            blocks[b / 64] |= 1 << (b % 64);
+        }
+        MeterFilter { blocks }
+    }
+
+    /// Whether meter `m` may be in the list (`false`: it is not). A filter
+    /// never built (empty) answers `true`, so the search decides.
+    #[inline]
+    pub fn may_hold(&self, m: u32) -> bool {
+        let b = (m / 64) as usize;
+        self.blocks
+            .get(b / 64)
+            .is_none_or(|x| x >> (b % 64) & 1 == 1)
+    }
+}
+
 /// One meter installed during the run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Install {
@@ -91,7 +124,7 @@ impl World {
 
     /// When meter `m` is installed in this run (0: before it).
     pub fn installed_at(&self, m: u32) -> u64 {
-        if self.installs.is_empty() {
+        if !self.install_filter.may_hold(m) {
             return 0;
         }
         self.installs
@@ -144,6 +177,9 @@ impl World {
 
     /// Meter `m`'s change of supplier in this run, if any.
     pub fn switch_of(&self, m: u32) -> Option<&Switch> {
+        if !self.switch_filter.may_hold(m) {
+            return None;
+        }
         self.switches
             .binary_search_by_key(&m, |s| s.meter)
             .ok()

@@ -4,6 +4,7 @@
 use super::attack::AttackSpec;
 use super::governance::{draw_weighted, risk_weight, Assurance};
 use super::params::SystemScenario;
+use super::registration::MeterFilter;
 use super::wire::Commissioned;
 use crate::crypto::gbcs::{Body, Fuel, MessageKind};
 use crate::crypto::keys::{derive_key, KeyRole};
@@ -206,6 +207,10 @@ pub struct World {
     pub switches: Vec<super::registration::Switch>,
     /// The meters installed during the run, by meter (see `registration.rs`).
     pub installs: Vec<super::registration::Install>,
+    /// Which meters may be in `installs` (a fast negative answer).
+    pub install_filter: super::registration::MeterFilter,
+    /// Which meters may be in `switches` (a fast negative answer).
+    pub switch_filter: super::registration::MeterFilter,
     /// The anchors every meter holds from commissioning (see
     /// [`World::anchors_of`] for the per-meter ones), and the keys behind
     /// them, to register for devices' checks.
@@ -343,6 +348,8 @@ impl World {
             commissioned: Commissioned::default(),
             switches: Vec::new(),
             installs: Vec::new(),
+            install_filter: Default::default(),
+            switch_filter: Default::default(),
             sc,
         };
         w.thresholds = (0..users).map(|u| w.thresholds_of(u)).collect();
@@ -359,7 +366,9 @@ impl World {
         w.manufacturer_fp = fp(&w.manufacturer);
         w.commissioned = w.commissioning_anchors();
         w.installs = w.draw_installs();
+        w.install_filter = MeterFilter::new(w.meters, w.installs.iter().map(|i| i.meter));
         w.switches = w.draw_switches();
+        w.switch_filter = MeterFilter::new(w.meters, w.switches.iter().map(|s| s.meter));
         let t = &w.sc.parameters.traffic;
         w.expected_critical_alerts =
             meters as f64 * t.alerts_per_meter_day * t.critical_alert_share / 86_400.0
