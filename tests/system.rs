@@ -247,7 +247,7 @@ fn other_users_anomaly_thresholds_come_from_their_own_share_of_traffic() {
 fn installations_and_switches_are_found_for_every_meter() {
     use dccsim::models::system::world::World;
     // Enough installations that many 64-meter blocks hold one, and some
-    // blocks hold several (`World::install_blocks` filters the search).
+    // blocks hold several (a `MeterFilter` stands before the search).
     let l = dccsim::workflow::scenario::load(
         None,
         &[

@@ -208,9 +208,9 @@ pub struct World {
     /// The meters installed during the run, by meter (see `registration.rs`).
     pub installs: Vec<super::registration::Install>,
     /// Which meters may be in `installs` (a fast negative answer).
-    pub install_filter: super::registration::MeterFilter,
+    pub install_filter: MeterFilter,
     /// Which meters may be in `switches` (a fast negative answer).
-    pub switch_filter: super::registration::MeterFilter,
+    pub switch_filter: MeterFilter,
     /// The anchors every meter holds from commissioning (see
     /// [`World::anchors_of`] for the per-meter ones), and the keys behind
     /// them, to register for devices' checks.
