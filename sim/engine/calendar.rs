@@ -117,6 +117,22 @@ impl<M> Calendar<M> {
         q
     }
 
+    /// The width of a window, nanoseconds.
+    pub(crate) fn window_ns(&self) -> u64 {
+        self.window_ns
+    }
+
+    /// Events pending in windows `from..to` that the ring holds, looking at
+    /// no more than `most` windows (an estimate of a round's work, for
+    /// deciding whether to share it).
+    pub(crate) fn len_in(&self, from: u64, to: u64, most: u64) -> usize {
+        let to = to.min(from.saturating_add(most));
+        (from.max(self.base)..to)
+            .take_while(|&w| w - self.base <= self.mask)
+            .map(|w| self.ring[(w & self.mask) as usize].len())
+            .sum()
+    }
+
     /// Number of pending events.
     pub(crate) fn len(&self) -> usize {
         self.ring_len + self.far_len

@@ -23,7 +23,9 @@
 //!    parallel; messages between shards are exchanged at the barrier after the
 //!    window and sorted by key when their window starts. Shards share no
 //!    memory while a window runs, only this exchange.
-//! 6. Randomness comes only from [`rng::StreamFamily`] streams named by
+//! 6. A shard's model may declare a larger least delay for its messages to
+//!    other entities ([`ShardModel::min_send_delay_ns`]); see "Rounds".
+//! 7. Randomness comes only from [`rng::StreamFamily`] streams named by
 //!    `(root seed, stream name, entity id)` (or from pure functions of the
 //!    seed and fixed identifiers, never of the schedule).
 //!
@@ -31,6 +33,25 @@
 //! parameters and the seed alone: identical for any thread count, and, since
 //! rule 4 does not depend on which shard an entity lives in, for any shard
 //! count too.
+//!
+//! # Rounds
+//!
+//! Shards run *rounds* between barriers: a round starts at the earliest
+//! window holding an event on any shard, `w`, and covers windows `w..e`,
+//! where `e` is the least, over the shards with pending events, of the
+//! shard's earliest window plus its *reach*: its least delay to other
+//! entities (the lookahead, or the model's larger declaration) in whole
+//! windows. No message sent in the round can land before window `e`, so
+//! each shard runs its windows `w..e` in turn, one after another, and
+//! the round's messages to other shards wait for the barrier. Without
+//! declarations every reach is 1 and a round is one window. A model
+//! whose fast links are idle (or a window narrower than the model's
+//! least delay) thus needs fewer barriers; each entity still handles its
+//! events in key order, so results are the same for any window width
+//! at or below the least delay (`tests` below, and
+//! `window_width_changes_only_speed` in `tests/determinism.rs`). The
+//! event limit is checked at barriers, so where a run stops on
+//! [`RunLimits::max_events`] does depend on them.
 //!
 //! # Hot entities
 //!
@@ -81,6 +102,9 @@ type TeamRef<'a, S> = (
     &'a Team<Box<Shard<S>>>,
     &'a (dyn Fn(&mut Box<Shard<S>>, team::Args) + Sync),
 );
+
+/// Windows of a round looked at to estimate its events (for sharing it).
+const ROUND_PEEK: u64 = 64;
 
 /// Windows (and exchanges) with fewer events than this run on the loop's
 /// thread instead of being shared with the team: a window of a
@@ -170,6 +194,21 @@ pub trait ShardModel: Send + Sync {
         ctx: &mut Ctx<'_, Self::Msg>,
     );
 
+    /// The least delay of any message this shard's entities send to
+    /// *another* entity, nanoseconds, when the model knows it to be more
+    /// than the engine's lookahead ([`EngineConfig::lookahead_ns`]); by
+    /// default 0 (the lookahead). Read once, when the engine is built.
+    ///
+    /// It lets a round between two barriers span several windows: the
+    /// engine runs, before each barrier, every window up to the earliest
+    /// one a message from a shard with pending events could land in (see
+    /// "Rounds" in the module docs). Results do not depend on it, only
+    /// the number of barriers does. [`Ctx::send`] panics on a message
+    /// that breaks it: the model's declaration was wrong.
+    fn min_send_delay_ns(&self) -> u64 {
+        0
+    }
+
     /// Asks the memory system for the state `ev` will touch, a few events
     /// before it is handled (see [`prefetch`]); a hint only, it must not
     /// change anything. By default nothing.
@@ -204,7 +243,8 @@ pub struct EngineConfig {
     /// Number of shards (fixed by the scenario, never by the thread count).
     pub shards: u32,
     /// Least delay of a message between two different entities, nanoseconds;
-    /// also the width of an execution window.
+    /// also the width of an execution window (a shard's model may declare
+    /// a larger least delay: [`ShardModel::min_send_delay_ns`]).
     pub lookahead_ns: u64,
     /// Worker threads.
     pub threads: usize,
@@ -258,7 +298,8 @@ pub struct RunReport {
     /// Wrapping sum of the hash of every handled event's key: identical for
     /// any thread or shard count when the same events ran.
     pub digest: u64,
-    /// Execution windows run.
+    /// Rounds run, i.e. barriers (a round is one window unless a model
+    /// declares a least delay above the lookahead; see "Rounds").
     pub windows: u64,
     /// Why the run stopped.
     pub stop: StopReason,
@@ -311,6 +352,9 @@ pub struct Simulation<S: ShardModel> {
     /// homes were last set.
     team_windows: u64,
     homed_events: Vec<u64>,
+    /// The largest shard reach (see "Rounds"): 1 when no model declares a
+    /// least delay above the lookahead, and every round is one window.
+    reach_max: u64,
 }
 
 /// Gives each shard a home member of the team by its events since the
@@ -343,7 +387,7 @@ impl<S: ShardModel> Simulation<S> {
             shards: cfg.shards,
             entities: cfg.entities,
         };
-        let shards = (0..cfg.shards)
+        let shards: Vec<Box<Shard<S>>> = (0..cfg.shards)
             .map(|s| {
                 Box::new(Shard::new(
                     make_shard(s, partition),
@@ -354,6 +398,7 @@ impl<S: ShardModel> Simulation<S> {
                 ))
             })
             .collect();
+        let reach_max = shards.iter().map(|s| s.reach).max().unwrap_or(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cfg.threads)
             .thread_name(|i| format!("dccsim-worker-{i}"))
@@ -377,6 +422,7 @@ impl<S: ShardModel> Simulation<S> {
             order: Vec::new(),
             team_windows: 0,
             homed_events: Vec::new(),
+            reach_max,
         }
     }
 
@@ -507,7 +553,7 @@ impl<S: ShardModel> Simulation<S> {
                 if a[0] == DELIVER {
                     s.deliver()
                 } else {
-                    s.run_window(a[1], a[2], a[3], true)
+                    s.run_round(a[1], a[2], a[3], true)
                 }
             };
             rayon::scope(|sc| {
@@ -546,7 +592,7 @@ impl<S: ShardModel> Simulation<S> {
             let (events, interrupted) = self.agree_counts(limits);
             self.events = events;
             let next =
-                (!interrupted && events < limits.max_events).then(|| self.agree_next_window());
+                (!interrupted && events < limits.max_events).then(|| self.agree_next_round());
             if let Some(t0) = t0 {
                 self.comm_wall_s += t0.elapsed().as_secs_f64();
             }
@@ -556,14 +602,14 @@ impl<S: ShardModel> Simulation<S> {
             let Some(next) = next else {
                 break StopReason::MaxEvents;
             };
-            let Some(w) = next else {
+            let Some((w, round_end)) = next else {
                 break StopReason::Exhausted;
             };
             let start_ns = w.saturating_mul(l);
             if start_ns >= end_ns {
                 break StopReason::EndTime;
             }
-            let window_end_ns = start_ns.saturating_add(l);
+            let round_end_ns = round_end.saturating_mul(l);
             if self.farm.is_some() {
                 self.farm_window(w);
             }
@@ -575,51 +621,60 @@ impl<S: ShardModel> Simulation<S> {
             // A shard with a prepare pass (a hot entity's signature checks)
             // is always shared, however few its events. A team exists only
             // on one rank, where every shard is owned.
+            let round_len = |s: &Shard<S>| {
+                if round_end == w + 1 {
+                    s.out.calendar.window_len(w)
+                } else {
+                    s.out.calendar.len_in(w, round_end, ROUND_PEEK)
+                }
+            };
             let (mut work, mut heavy) = (0, false);
             for s in shards.iter() {
-                let n = s.out.calendar.window_len(w);
+                let n = round_len(s);
                 work += n;
                 heavy |= n > 1 && s.model.wants_prepare();
             }
             if self.cfg.threads <= 1 || (work < INLINE_WINDOW_EVENTS && !heavy) {
                 for (_, s) in shards.iter_mut().enumerate().filter(|(i, _)| owned[*i]) {
-                    s.run_window(w, window_end_ns, end_ns, false);
+                    s.run_round(w, round_end_ns, end_ns, false);
                 }
             } else if let Some((team, f)) = team {
                 // Largest first, so that the last item claimed is small.
                 let order = &mut self.order;
                 order.clear();
-                order.extend(
-                    (0..shards.len() as u32)
-                        .filter(|&i| shards[i as usize].out.calendar.window_len(w) > 0),
-                );
-                order.sort_by_key(|&i| {
-                    std::cmp::Reverse(shards[i as usize].out.calendar.window_len(w))
-                });
+                order.extend((0..shards.len() as u32).filter(|&i| {
+                    let s = &shards[i as usize];
+                    if round_end == w + 1 {
+                        s.out.calendar.window_len(w) > 0
+                    } else {
+                        s.out.calendar.next_window().is_some_and(|n| n < round_end)
+                    }
+                }));
+                order.sort_by_key(|&i| std::cmp::Reverse(round_len(&shards[i as usize])));
                 if self.team_windows % 4096 == 0 {
                     rehome(team, shards, &mut self.homed_events);
                 }
                 self.team_windows += 1;
-                team.run(shards, order, [RUN, w, window_end_ns, end_ns], f);
+                team.run(shards, order, [RUN, w, round_end_ns, end_ns], f);
             } else {
                 self.pool.install(|| {
                     shards
                         .par_iter_mut()
                         .enumerate()
                         .filter(|(i, _)| owned[*i])
-                        .for_each(|(_, s)| s.run_window(w, window_end_ns, end_ns, true))
+                        .for_each(|(_, s)| s.run_round(w, round_end_ns, end_ns, true))
                 });
             }
             self.exchange(team);
             self.windows += 1;
             self.events = self.shards.iter().map(|s| s.stats.events).sum();
-            self.reached = SimTime(window_end_ns.min(end_ns));
+            self.reached = SimTime(round_end_ns.min(end_ns));
             observe(&Progress {
                 now: self.reached,
                 end: limits.end,
                 events: self.events,
             });
-            if window_end_ns >= end_ns {
+            if round_end_ns >= end_ns {
                 break StopReason::EndTime;
             }
         };

@@ -132,20 +132,32 @@ impl<S: ShardModel> Simulation<S> {
         }
     }
 
-    /// The earliest window with a pending event on any rank.
-    pub(super) fn agree_next_window(&self) -> Option<u64> {
-        let local = self
-            .shards
-            .iter()
-            .filter_map(|s| s.out.calendar.next_window())
-            .min();
-        match &self.link {
-            None => local,
-            Some(link) => {
-                let w = link.t.min_u64(local.unwrap_or(u64::MAX));
-                (w != u64::MAX).then_some(w)
+    /// The next round on every rank: its first window, the earliest with a
+    /// pending event anywhere, and the window it ends before. A shard's
+    /// messages to other shards land at least its `reach` windows
+    /// after its earliest pending window, so no message sent in the round
+    /// can land before the least of those over the shards with events
+    /// (one window on from the first when no model declares more than
+    /// the lookahead). Shards without events send nothing this round.
+    pub(super) fn agree_next_round(&self) -> Option<(u64, u64)> {
+        let (mut first, mut end) = (u64::MAX, u64::MAX);
+        for s in &self.shards {
+            if let Some(w) = s.out.calendar.next_window() {
+                first = first.min(w);
+                end = end.min(w.saturating_add(s.reach));
             }
         }
+        if let Some(link) = &self.link {
+            first = link.t.min_u64(first);
+            // Every rank knows every shard's reach, so all ranks take this
+            // branch alike.
+            end = if self.reach_max > 1 {
+                link.t.min_u64(end)
+            } else {
+                first.saturating_add(1)
+            };
+        }
+        (first != u64::MAX).then_some((first, end))
     }
 
     /// Sends the outboxes of this rank's shards for other ranks' shards

@@ -32,7 +32,10 @@ impl<M> Ord for Pending<M> {
 pub(crate) struct Outgoing<M> {
     pub(crate) shard: u32,
     pub(crate) partition: Partition,
-    pub(crate) lookahead_ns: u64,
+    /// The least delay of this shard's messages to other entities: the
+    /// engine's lookahead, or the model's larger declaration
+    /// ([`ShardModel::min_send_delay_ns`]).
+    pub(crate) min_send_ns: u64,
     /// End of the window being run (exclusive), nanoseconds.
     pub(crate) window_end_ns: u64,
     pub(crate) calendar: Calendar<M>,
@@ -78,18 +81,21 @@ impl<'a, M> Ctx<'a, M> {
         self.out.background
     }
 
-    /// The engine's lookahead: the least delay of any message to another entity.
+    /// The least delay this entity's messages to other entities may have:
+    /// the engine's lookahead, or the larger minimum its shard's model
+    /// declared ([`ShardModel::min_send_delay_ns`]).
     #[inline]
     pub fn lookahead_ns(&self) -> u64 {
-        self.out.lookahead_ns
+        self.out.min_send_ns
     }
 
     /// Sends `msg` to `target`, delivered after `delay_ns`.
     ///
-    /// A message to another entity must be delayed by at least the lookahead;
-    /// a message to oneself by at least one nanosecond. Breaking either is a
-    /// bug in the model and panics: it would make results depend on how
-    /// entities are spread over shards.
+    /// A message to another entity must be delayed by at least
+    /// [`Ctx::lookahead_ns`]; a message to oneself by at least one
+    /// nanosecond. Breaking either is a bug in the model and panics: it
+    /// would make results depend on how entities are spread over shards
+    /// and on the engine's windows.
     #[inline]
     pub fn send(&mut self, target: EntityId, delay_ns: u64, msg: M) {
         if target == self.me {
@@ -100,12 +106,12 @@ impl<'a, M> Ctx<'a, M> {
             );
         } else {
             assert!(
-                delay_ns >= self.out.lookahead_ns,
+                delay_ns >= self.out.min_send_ns,
                 "entity {} sent entity {} a message delayed {} ns, less than the lookahead {} ns",
                 self.me,
                 target,
                 delay_ns,
-                self.out.lookahead_ns
+                self.out.min_send_ns
             );
         }
         let p = self.out.partition;
@@ -174,6 +180,10 @@ pub(crate) struct Shard<S: ShardModel> {
     /// A window's batch taken early, sorted, with its prepare results
     /// computed elsewhere (over several ranks): run instead of taking it.
     staged: Option<(u64, Vec<Event<S::Msg>>)>,
+    /// Windows from this shard's earliest pending event to the earliest
+    /// window its messages to other shards can land in:
+    /// `min_send_ns / lookahead`, rounded down (at least 1).
+    pub(crate) reach: u64,
 }
 
 impl<S: ShardModel> Shard<S> {
@@ -185,12 +195,14 @@ impl<S: ShardModel> Shard<S> {
         ring_windows: usize,
     ) -> Self {
         let locals = partition.entities_in_shard(shard) as usize;
+        let min_send_ns = model.min_send_delay_ns().max(lookahead_ns);
         Shard {
             model,
+            reach: min_send_ns / lookahead_ns,
             out: Outgoing {
                 shard,
                 partition,
-                lookahead_ns,
+                min_send_ns,
                 window_end_ns: 0,
                 calendar: Calendar::new(lookahead_ns, ring_windows),
                 in_window: BinaryHeap::new(),
@@ -223,11 +235,32 @@ impl<S: ShardModel> Shard<S> {
         });
     }
 
+    /// Runs a round: every event before `round_end_ns` and `stop_ns`, window
+    /// by window from `w` (this shard's earliest, or later). Events a window
+    /// sends to this shard's entities in a later window of the round run in
+    /// that window; messages to other shards land at or after the round's
+    /// end (the loop chose it so), and wait in the outboxes for the barrier.
+    pub(crate) fn run_round(&mut self, w: u64, round_end_ns: u64, stop_ns: u64, parallel: bool) {
+        let width = self.out.calendar.window_ns();
+        let until = round_end_ns.min(stop_ns);
+        let mut k = w;
+        loop {
+            let end_ns = k.saturating_add(1).saturating_mul(width).min(round_end_ns);
+            self.run_window(k, end_ns, stop_ns, parallel);
+            // Window `k` now holds only events kept for being at or after
+            // `stop_ns`: move on strictly.
+            match self.out.calendar.next_window() {
+                Some(n) if n > k && n.saturating_mul(width) < until => k = n,
+                _ => break,
+            }
+        }
+    }
+
     /// Runs every event of window `w` whose time is before `stop_ns`.
     /// Events at or after `stop_ns` stay pending.
     /// `parallel` says whether the window runs inside the pool (so the
     /// model's prepare pass may use it); outside it, prepare runs in turn.
-    pub(crate) fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64, parallel: bool) {
+    fn run_window(&mut self, w: u64, window_end_ns: u64, stop_ns: u64, parallel: bool) {
         let staged = self.staged.take_if(|(sw, _)| *sw == w);
         // `w` is the earliest window of every shard, so an empty slot `w`
         // means nothing to run (an O(1) check, not a scan of the ring).
