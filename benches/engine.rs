@@ -20,6 +20,8 @@ fn main() {
         lookahead_s: 0.1,
         mean_s: 1.0,
         end_s: 3.0,
+        window_s: None,
+        undeclared: false,
     };
     let one = bench_phold(&p, 1, 64, 1, false, None);
     println!("{}", one);

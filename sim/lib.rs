@@ -26,7 +26,8 @@
 //! ```
 //! use dccsim::models::phold::{self, PholdParams};
 //! let p = PholdParams { lps: 100, events_per_lp: 2, remote: 0.5,
-//!                       lookahead_s: 0.1, mean_s: 0.5, end_s: 2.0 };
+//!                       lookahead_s: 0.1, mean_s: 0.5, end_s: 2.0,
+//!                       window_s: None, undeclared: false };
 //! let one = phold::run(&p, 1, 8, 1, None).report;
 //! let two = phold::run(&p, 1, 8, 2, None).report;
 //! assert_eq!((one.events, one.digest), (two.events, two.digest));

@@ -13,6 +13,8 @@ fn small_phold() -> PholdParams {
         lookahead_s: 0.1,
         mean_s: 1.0,
         end_s: 3.0,
+        window_s: None,
+        undeclared: false,
     }
 }
 
@@ -139,6 +141,65 @@ fn system_result_files_identical_over_ranks() {
             serde_json::from_slice(&std::fs::read(o.out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(m["ranks"].as_u64(), Some(ranks as u64));
     }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// A window narrower than the model's least delay between entities
+/// (`run.window_ms`) changes only speed: the system model declares that
+/// delay, so the engine's rounds still span it, and every result file is
+/// the same as with the default window, at 1 and 2 threads and over 2
+/// ranks (as threads) with the DSP's checks farmed out. The default
+/// scenario at a small fleet: the headline attack, full cryptography.
+#[test]
+fn window_width_changes_only_speed() {
+    use dccsim::engine::transport::{ThreadRanks, Transport};
+    use dccsim::workflow::run::{run_on, RunOptions};
+    let base = std::env::temp_dir().join(format!("dccsim-window-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let load = |window: Option<&str>| {
+        let mut sets = vec![
+            "fleet.meters=3000".to_string(),
+            "run.end_h=18.5".to_string(),
+        ];
+        sets.extend(window.map(|w| format!("run.window_ms={w}")));
+        dccsim::workflow::scenario::load(None, &sets, None).unwrap()
+    };
+    let opts = |name: &str, threads, farm_prepare| RunOptions {
+        out: base.join(name),
+        threads,
+        quiet: true,
+        farm_prepare,
+    };
+    let rounds = |o: &RunOptions| {
+        let p: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(o.out.join("perf.json")).unwrap()).unwrap();
+        p["engine_rounds"]
+            .as_u64()
+            .expect("perf.json has engine_rounds")
+    };
+    let wide = opts("wide", 2, false);
+    run_on(&load(None), &wide, None, None).unwrap();
+    for (window, threads) in [("7", 1), ("7", 2), ("0.5", 2)] {
+        let o = opts(&format!("w{window}t{threads}"), threads, false);
+        run_on(&load(Some(window)), &o, None, None).unwrap();
+        let what = format!("with {window} ms windows at {threads} threads");
+        assert!(same_files(&wide.out, &o.out, &what) >= 40);
+        // The setting took effect: rounds start at the first event's
+        // window, so their number differs.
+        assert_ne!(rounds(&o), rounds(&wide), "{what}");
+    }
+    let l = load(Some("10"));
+    let o = opts("w10r2", 1, true);
+    std::thread::scope(|sc| {
+        for t in ThreadRanks::new(2) {
+            let (l, o) = (&l, &o);
+            sc.spawn(move || {
+                let t: Box<dyn Transport> = Box::new(t);
+                run_on(l, o, None, Some(t)).unwrap()
+            });
+        }
+    });
+    assert!(same_files(&wide.out, &o.out, "with 10 ms windows over 2 ranks") >= 40);
     std::fs::remove_dir_all(&base).unwrap();
 }
 

@@ -128,6 +128,8 @@ pub fn bench_all(quick: bool) -> Result<Value, String> {
         lookahead_s: 0.1,
         mean_s: 1.0,
         end_s: 3.0,
+        window_s: None,
+        undeclared: false,
     };
     // Speed ratios are the median of three measurements, to damp the
     // noise of a shared machine.

@@ -271,6 +271,9 @@ fn run_system(
     }
     let timing = (wall_s, r.wall_s.0, r.wall_s.1, r.report.events);
     note_loads(&mut dir, &r.rank_loads);
+    // Barriers the engine ran (fewer than the windows when a round spans
+    // several: `run.window_ms`): what its speed depends on, not a result.
+    dir.note_perf_json("engine_rounds", json!(r.report.windows));
     dir.note_perf("checker_wall_s", r.wall_s.2);
     dir.note_perf("post_run_wall_s", r.wall_s.3);
     let dir = finish(

@@ -68,6 +68,8 @@ pub fn bench_phold(
         "lookahead_s": p.lookahead_s,
         "mean_s": p.mean_s,
         "end_s": p.end_s,
+        "window_s": p.window_ns() as f64 / 1e9,
+        "undeclared": p.undeclared,
         "seed": seed,
         "shards": shards,
         "threads": threads,

@@ -39,6 +39,18 @@ pub struct PholdParams {
     pub mean_s: f64,
     /// Simulated end time, seconds.
     pub end_s: f64,
+    /// The engine's window width, seconds, when narrower than the lookahead
+    /// (default: the lookahead). The model declares the lookahead as its
+    /// least delay ([`ShardModel::min_send_delay_ns`]), so the engine's
+    /// rounds span several windows: results are the same, only speed
+    /// differs (what the determinism tests check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<f64>,
+    /// Whether the model keeps its least delay to itself: then every round
+    /// is one window, as for a model that declares nothing (to measure what
+    /// declaring saves; the results are the same).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undeclared: bool,
 }
 
 /// The latest end time a run may have, seconds: the engine's clock is a
@@ -78,6 +90,14 @@ impl PholdParams {
         if crate::engine::time::secs_to_ns(self.lookahead_s) == 0 {
             return Err("lookahead_s is below one nanosecond".into());
         }
+        if let Some(w) = self.window_s {
+            if !(w > 0.0 && w <= self.lookahead_s) || crate::engine::time::secs_to_ns(w) == 0 {
+                return Err(format!(
+                    "window_s must be at least a nanosecond and at most lookahead_s ({} s), got {w}",
+                    self.lookahead_s
+                ));
+            }
+        }
         let pending = self.lps as u64 * self.events_per_lp as u64;
         if pending > 2_000_000_000 {
             return Err(format!("lps × events_per_lp = {pending} pending events is more than this build supports (2e9)"));
@@ -96,6 +116,12 @@ impl PholdParams {
 
     pub(crate) fn lookahead_ns(&self) -> u64 {
         crate::engine::time::secs_to_ns(self.lookahead_s)
+    }
+
+    /// The engine's window width, nanoseconds.
+    pub(crate) fn window_ns(&self) -> u64 {
+        self.window_s
+            .map_or(self.lookahead_ns(), crate::engine::time::secs_to_ns)
     }
 
     /// Mean of the exponential part of the delay, nanoseconds.
@@ -193,6 +219,9 @@ pub(crate) struct Block([u32; 16]);
 /// One shard of PHOLD LPs.
 pub struct PholdShard {
     rules: Rules,
+    /// Every event's least delay, nanoseconds (the lookahead), as declared
+    /// to the engine (0 with [`PholdParams::undeclared`]).
+    min_delay_ns: u64,
     partition: Partition,
     /// Events handled so far, per local LP.
     handled: Vec<u32>,
@@ -211,6 +240,10 @@ impl ShardModel for PholdShard {
         self.handled[local] = n + 1;
         let (delay, target) = self.rules.next_kept(ev.target, n, &mut self.blocks[local]);
         ctx.send(target, delay, ());
+    }
+
+    fn min_send_delay_ns(&self) -> u64 {
+        self.min_delay_ns
     }
 
     #[inline]
@@ -285,12 +318,13 @@ pub fn run_on(
     let cfg = EngineConfig {
         entities: p.lps,
         shards: shards.min(p.lps).max(1),
-        lookahead_ns: p.lookahead_ns(),
+        lookahead_ns: p.window_ns(),
         threads,
         ring_windows: ring_windows_for(p),
     };
     let mut sim = Simulation::new(cfg, |s, partition| PholdShard {
         rules: rules.clone(),
+        min_delay_ns: if p.undeclared { 0 } else { p.lookahead_ns() },
         partition,
         handled: vec![0; partition.entities_in_shard(s) as usize],
         blocks: vec![Block::default(); partition.entities_in_shard(s) as usize],
@@ -363,9 +397,9 @@ pub fn auto_shards(lps: u32, threads: usize) -> u32 {
         .min(lps.max(1))
 }
 
-/// Ring size: enough windows to hold nearly all delays (mean/lookahead × 16).
+/// Ring size: enough windows to hold nearly all delays (mean/window × 16).
 fn ring_windows_for(p: &PholdParams) -> usize {
-    let w = (p.mean_s / p.lookahead_s * 16.0).ceil();
+    let w = (p.mean_s * 1e9 / p.window_ns() as f64 * 16.0).ceil();
     (w as usize).clamp(16, 1 << 16)
 }
 
@@ -381,6 +415,8 @@ mod tests {
             lookahead_s: 0.1,
             mean_s: 0.6,
             end_s: 5.0,
+            window_s: None,
+            undeclared: false,
         }
     }
 
@@ -417,6 +453,37 @@ mod tests {
     }
 
     #[test]
+    fn narrower_windows_change_only_the_rounds() {
+        let p = small();
+        let r1 = run(&p, 11, 8, 1, None).report;
+        for (window, threads) in [(0.01, 1), (0.01, 2), (0.0333, 3), (0.1, 2), (1e-4, 2)] {
+            let q = PholdParams {
+                window_s: Some(window),
+                ..p.clone()
+            };
+            let r = run(&q, 11, 8, threads, None).report;
+            assert_eq!(
+                (r.events, r.digest, r.pending),
+                (r1.events, r1.digest, r1.pending),
+                "window {window} s, {threads} threads"
+            );
+            // A round spans the lookahead's whole windows (0.0333: 3
+            // windows of 0.0999 s), from the earliest event's window: about
+            // as many rounds as with the lookahead's own windows.
+            assert!(r.windows <= r1.windows * 11 / 10, "{} rounds", r.windows);
+        }
+        // Undeclared, a 0.01 s window means a barrier every 0.01 s.
+        let q = PholdParams {
+            window_s: Some(0.01),
+            undeclared: true,
+            ..p.clone()
+        };
+        let r = run(&q, 11, 8, 2, None).report;
+        assert_eq!((r.events, r.digest), (r1.events, r1.digest));
+        assert!(r.windows > r1.windows * 8, "{} rounds", r.windows);
+    }
+
+    #[test]
     fn bad_parameters_are_named() {
         let mut p = small();
         p.mean_s = 0.05;
@@ -427,5 +494,10 @@ mod tests {
         let mut p = small();
         p.lookahead_s = f64::NAN;
         assert!(p.check().unwrap_err().contains("lookahead_s"));
+        for w in [0.2, 0.0, -1.0, 1e-12] {
+            let mut p = small();
+            p.window_s = Some(w);
+            assert!(p.check().unwrap_err().contains("window_s"), "{w}");
+        }
     }
 }

@@ -48,6 +48,13 @@ pub struct RunSpec {
     /// Clock hour at which the run ends.
     #[serde(default = "default_end_h")]
     pub end_h: f64,
+    /// The engine's window width, milliseconds, when narrower than the
+    /// model's least delay between entities (the default, and the widest
+    /// allowed: `Params::lookahead_ns`). The model declares that delay, so
+    /// the engine's rounds still span it: only speed changes, never a
+    /// result (the determinism tests run a scenario both ways).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<f64>,
 }
 
 fn default_end_h() -> f64 {
@@ -78,7 +85,7 @@ pub const MAX_ATTACKS: usize = 16;
 pub struct SystemScenario {
     /// The fleet.
     pub fleet: Fleet,
-    /// How long.
+    /// How long (and the engine's window width).
     pub run: RunSpec,
     /// How much cryptography.
     pub crypto: CryptoSpec,
@@ -156,6 +163,15 @@ impl AcbRekey {
 }
 
 impl SystemScenario {
+    /// The engine's window width, nanoseconds: `run.window_ms`, or the
+    /// model's least delay between entities.
+    pub fn window_ns(&self) -> u64 {
+        let most = self.parameters.lookahead_ns();
+        self.run.window_ms.map_or(most, |ms| {
+            crate::engine::time::secs_to_ns(ms / 1e3).clamp(1, most)
+        })
+    }
+
     /// Checks ranges; returns the dotted key and the problem.
     pub fn check(&self) -> Result<(), (String, String)> {
         if self.fleet.meters == 0 || self.fleet.meters > 100_000_000 {
@@ -184,6 +200,17 @@ impl SystemScenario {
                     self.run.end_h, self.run.start_h
                 ),
             ));
+        }
+        if let Some(w) = self.run.window_ms {
+            let most = self.parameters.lookahead_ns() as f64 / 1e6;
+            if !(w >= 1e-6 && w <= most) {
+                return Err((
+                    "run.window_ms".into(),
+                    format!(
+                        "must be at least a nanosecond and at most the model's least delay between entities ({most} ms), got {w}"
+                    ),
+                ));
+            }
         }
         if !(0.0..=1.0).contains(&self.crypto.sample_fraction) {
             return Err(("crypto.sample_fraction".into(), "must be in [0, 1]".into()));

@@ -71,6 +71,14 @@ impl ShardModel for SystemShard {
     type Msg = Msg;
     type Prep = Prep;
 
+    /// Every message between entities is delayed by at least the model's
+    /// lookahead (the user link's and the DSP-to-CSP hand-off's minimums;
+    /// slower hops are clamped up to it): declared so that a window
+    /// narrower than it (`run.window_ms`) changes only speed.
+    fn min_send_delay_ns(&self) -> u64 {
+        self.w.sc.parameters.lookahead_ns()
+    }
+
     fn wants_prepare(&self) -> bool {
         // Only the DSP's shard has bulk verification work, and only with crypto on.
         self.dsp.is_some() && self.w.sc.crypto.mode != CryptoMode::Modeled

@@ -239,6 +239,16 @@ struct PholdArgs {
     /// Simulated end time, seconds.
     #[arg(long, default_value_t = 3.0)]
     end_s: f64,
+    /// The engine's window width, seconds, if narrower than the lookahead:
+    /// the model declares the lookahead as its least delay, so each round
+    /// between barriers spans several windows (results are the same).
+    #[arg(long)]
+    window_s: Option<f64>,
+    /// The model does not declare its least delay to the engine, so every
+    /// round is one window (to measure what declaring saves with
+    /// --window-s; the results are the same).
+    #[arg(long)]
+    undeclared: bool,
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -356,6 +366,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32
                 lookahead_s: a.lookahead_s,
                 mean_s: a.mean_s,
                 end_s: a.end_s,
+                window_s: a.window_s,
+                undeclared: a.undeclared,
             };
             let counts = (a.threads == 0 || a.shards == Some(0))
                 .then(|| "--threads and --shards must be at least 1".to_string());

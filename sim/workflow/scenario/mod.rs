@@ -96,6 +96,7 @@ impl Scenario {
             run: self.run.clone().unwrap_or(RunSpec {
                 start_h: 0.0,
                 end_h: 24.0,
+                window_ms: None,
             }),
             crypto: self.crypto.clone().unwrap_or(CryptoSpec {
                 mode: crate::crypto::mode::CryptoMode::Modeled,

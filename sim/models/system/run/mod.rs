@@ -75,7 +75,7 @@ fn build(
     let cfg = EngineConfig {
         entities: world.entities,
         shards: shards.min(world.entities),
-        lookahead_ns: sc.parameters.lookahead_ns(),
+        lookahead_ns: sc.window_ns(),
         threads,
         ring_windows: 4096,
     };
