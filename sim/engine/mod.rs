@@ -76,6 +76,7 @@
 pub mod ahead;
 mod calendar;
 pub mod event;
+mod partition;
 mod ranks;
 pub mod rng;
 mod shard;
@@ -85,11 +86,12 @@ pub mod transport;
 
 pub use ahead::Ahead;
 pub use event::{mix64, EntityId, Event, EventKey};
+pub use partition::Partition;
 pub use ranks::RankLoad;
 pub use shard::Ctx;
 pub use time::{SimTime, NS_PER_S};
 
-use shard::Shard;
+use shard::{rehome, Shard};
 use team::Team;
 use transport::{Link, Transport};
 
@@ -114,54 +116,6 @@ const ROUND_PEEK: u64 = 64;
 /// meters: `benches/README.md`).
 const INLINE_WINDOW_EVENTS: usize = 256;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// How entities map to shards: entity `e` lives in shard `e mod shards` at
-/// local index `e / shards`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Partition {
-    /// Number of shards.
-    pub shards: u32,
-    /// Number of entities.
-    pub entities: u32,
-}
-
-impl Partition {
-    /// The shard that owns entity `e`.
-    #[inline]
-    pub fn shard_of(&self, e: EntityId) -> u32 {
-        // A power-of-two shard count (the default 64) avoids a division
-        // on every send.
-        if self.shards.is_power_of_two() {
-            e & (self.shards - 1)
-        } else {
-            e % self.shards
-        }
-    }
-    /// Entity `e`'s index within its shard.
-    #[inline]
-    pub fn local_of(&self, e: EntityId) -> u32 {
-        if self.shards.is_power_of_two() {
-            e >> self.shards.trailing_zeros()
-        } else {
-            e / self.shards
-        }
-    }
-    /// The entity at `local` in `shard`.
-    #[inline]
-    pub fn global(&self, shard: u32, local: u32) -> EntityId {
-        local * self.shards + shard
-    }
-    /// How many entities shard `s` owns.
-    pub fn entities_in_shard(&self, s: u32) -> u32 {
-        let base = self.entities / self.shards;
-        base + u32::from(s < self.entities % self.shards)
-    }
-    /// The entities shard `s` owns, in increasing order.
-    pub fn entities_of(&self, s: u32) -> impl Iterator<Item = EntityId> + '_ {
-        let me = *self;
-        (0..self.entities_in_shard(s)).map(move |l| me.global(s, l))
-    }
-}
 
 /// Asks for the cache line holding `r` to be loaded, without waiting for
 /// it: a model's per-entity state is a random access per event (an LP's
@@ -320,13 +274,6 @@ pub struct Progress {
     pub events: u64,
 }
 
-/// One shard's incoming messages at a barrier: `bufs[s]` holds shard `s`'s,
-/// and `from` lists the shards that sent any (buffers keep their capacity).
-struct Incoming<M> {
-    bufs: Vec<Vec<Event<M>>>,
-    from: Vec<u32>,
-}
-
 /// The engine: shards of a model plus the window loop that runs them.
 pub struct Simulation<S: ShardModel> {
     cfg: EngineConfig,
@@ -355,22 +302,6 @@ pub struct Simulation<S: ShardModel> {
     /// The largest shard reach (see "Rounds"): 1 when no model declares a
     /// least delay above the lookahead, and every round is one window.
     reach_max: u64,
-}
-
-/// Gives each shard a home member of the team by its events since the
-/// last call, so that a shard runs on the same core window after window.
-fn rehome<S: ShardModel>(
-    team: &Team<Box<Shard<S>>>,
-    shards: &[Box<Shard<S>>],
-    last: &mut Vec<u64>,
-) {
-    last.resize(shards.len(), 0);
-    let loads: Vec<u64> = shards
-        .iter()
-        .zip(last.iter_mut())
-        .map(|(s, l)| s.stats.events - std::mem::replace(l, s.stats.events))
-        .collect();
-    team.rehome(&loads);
 }
 
 impl<S: ShardModel> Simulation<S> {

@@ -175,7 +175,7 @@ pub(crate) struct Shard<S: ShardModel> {
     pub(crate) stats: ShardStats,
     /// Other shards' messages to this one, moved here at the barrier and
     /// put in the calendar by [`Shard::deliver`].
-    pub(crate) incoming: super::Incoming<S::Msg>,
+    pub(crate) incoming: Incoming<S::Msg>,
     prep: Vec<Option<S::Prep>>,
     /// A window's batch taken early, sorted, with its prepare results
     /// computed elsewhere (over several ranks): run instead of taking it.
@@ -212,7 +212,7 @@ impl<S: ShardModel> Shard<S> {
                 background: false,
             },
             stats: ShardStats::default(),
-            incoming: super::Incoming {
+            incoming: Incoming {
                 bufs: (0..partition.shards).map(|_| Vec::new()).collect(),
                 from: Vec::new(),
             },
@@ -402,4 +402,27 @@ impl<S: ShardModel> Shard<S> {
         }
         self.incoming.from = inc;
     }
+}
+
+/// One shard's incoming messages at a barrier: `bufs[s]` holds shard `s`'s,
+/// and `from` lists the shards that sent any (buffers keep their capacity).
+pub(crate) struct Incoming<M> {
+    pub(crate) bufs: Vec<Vec<Event<M>>>,
+    pub(crate) from: Vec<u32>,
+}
+
+/// Gives each shard a home member of the team by its events since the
+/// last call, so that a shard runs on the same core window after window.
+pub(crate) fn rehome<S: ShardModel>(
+    team: &super::team::Team<Box<Shard<S>>>,
+    shards: &[Box<Shard<S>>],
+    last: &mut Vec<u64>,
+) {
+    last.resize(shards.len(), 0);
+    let loads: Vec<u64> = shards
+        .iter()
+        .zip(last.iter_mut())
+        .map(|(s, l)| s.stats.events - std::mem::replace(l, s.stats.events))
+        .collect();
+    team.rehome(&loads);
 }
