@@ -8,10 +8,11 @@
 
 use std::process::Command;
 
-/// `bench phold` at `np` ranks (0: without mpirun); (events, digest).
-fn phold(np: usize, threads: usize) -> (u64, String) {
+/// `bench phold` at `np` ranks (0: without mpirun), with `more`
+/// arguments; (events, digest).
+fn phold(np: usize, threads: usize, more: &[&str]) -> (u64, String) {
     let bin = env!("CARGO_BIN_EXE_dccsim");
-    let args = [
+    let mut args = [
         "bench",
         "phold",
         "--lps",
@@ -24,7 +25,9 @@ fn phold(np: usize, threads: usize) -> (u64, String) {
         "--threads",
         &threads.to_string(),
     ]
-    .map(String::from);
+    .map(String::from)
+    .to_vec();
+    args.extend(more.iter().map(|a| a.to_string()));
     let out = if np == 0 {
         Command::new(bin).args(&args).output()
     } else {
@@ -54,11 +57,20 @@ fn phold(np: usize, threads: usize) -> (u64, String) {
 
 #[test]
 fn phold_identical_at_1_2_3_ranks() {
-    let plain = phold(0, 2);
+    let plain = phold(0, 2, &[]);
     assert!(plain.0 > 200_000);
     for (np, threads) in [(1, 1), (2, 1), (3, 1), (2, 2)] {
-        assert_eq!(phold(np, threads), plain, "{np} ranks × {threads} threads");
+        assert_eq!(
+            phold(np, threads, &[]),
+            plain,
+            "{np} ranks × {threads} threads"
+        );
     }
+    // Rounds of several windows (the model declares its lookahead): the
+    // ranks agree on each round's end too.
+    let narrow = ["--window-s", "0.01"];
+    assert_eq!(phold(2, 1, &narrow), plain, "2 ranks, 0.01 s windows");
+    assert_eq!(phold(3, 1, &narrow), plain, "3 ranks, 0.01 s windows");
 }
 
 /// `dccsim sweep` over 2 ranks writes the same `sweep.csv` as without mpirun.
@@ -152,7 +164,8 @@ fn same_files(a: &std::path::Path, b: &std::path::Path) -> usize {
 }
 
 /// `mpirun -np 2|3 dccsim run` of the default scenario (small fleet, the
-/// headline attack, full cryptography): the same files as one process.
+/// headline attack, full cryptography): the same files as one process,
+/// with the default window and with 7 ms windows (rounds of several).
 #[test]
 fn system_run_identical_at_2_and_3_ranks() {
     let dir = std::env::temp_dir().join(format!("dccsim-mpi-run-{}", std::process::id()));
@@ -172,12 +185,16 @@ fn system_run_identical_at_2_and_3_ranks() {
         .collect()
     };
     dccsim(0, &args(&dir.join("one")));
-    for np in [2, 3] {
-        let out = dir.join(format!("np{np}"));
+    for (np, window) in [(2, None), (3, None), (2, Some("run.window_ms=7"))] {
+        let out = dir.join(format!("np{np}{}", window.map_or("", |_| "w")));
         let mut a = args(&out);
         if np == 3 {
             // The DSP's checks spread over the ranks.
             a.push("--farm-prepare".into());
+        }
+        if let Some(w) = window {
+            // Rounds of seven 7 ms windows: the same files.
+            a.extend(["--set".to_string(), w.to_string()]);
         }
         dccsim(np, &a);
         assert!(same_files(&dir.join("one"), &out) >= 40);
