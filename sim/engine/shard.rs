@@ -143,6 +143,7 @@ impl<'a, M> Ctx<'a, M> {
                 self.out.dirty.push(dest);
             }
             ob.push(ev);
+            super::calendar::prefetch_ahead(ob);
         }
     }
 
