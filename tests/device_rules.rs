@@ -9,7 +9,6 @@ mod path_world;
 use dccsim::crypto::device::{AnchorSlot, Executed, Reject};
 use dccsim::crypto::gbcs::{firmware_signed_bytes, frame, Body, Fuel, MessageKind};
 use dccsim::crypto::mac::ecdh;
-use dccsim::crypto::request::build_command;
 use dccsim::crypto::{derive_key, KeyRole, SigningKey};
 use path_world::*;
 use sha2::{Digest, Sha256};
@@ -30,29 +29,17 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     let mut w = world();
     let rogue = derive_key(SEED, KeyRole::Manufacturer, 8);
     let bad = firmware(&rogue, 7, 2);
-    let cmd = build_command(
-        MessageKind::UpdateFirmware,
-        Fuel::Electricity,
-        SUPPLIER,
-        DEVICE,
-        1,
-        &bad,
-        None,
-        Some(&w.z),
-    );
+    let cmd = w.command(MessageKind::UpdateFirmware, SUPPLIER, 1, &bad, None);
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::BadFirmwareSignature)
     );
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::ActivateFirmware,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         2,
         &bad,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
@@ -61,16 +48,7 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
     assert_eq!(w.device.firmware_version, 1);
     // The genuine image installs.
     let good = firmware(&w.manufacturer, 7, 2);
-    let cmd = build_command(
-        MessageKind::UpdateFirmware,
-        Fuel::Electricity,
-        SUPPLIER,
-        DEVICE,
-        3,
-        &good,
-        None,
-        Some(&w.z),
-    );
+    let cmd = w.command(MessageKind::UpdateFirmware, SUPPLIER, 3, &good, None);
     assert_eq!(
         w.device
             .receive_command(&cmd, &w.z, None, &w.keys)
@@ -78,15 +56,12 @@ fn firmware_signed_by_the_wrong_manufacturer_is_refused() {
             .executed,
         Executed::FirmwareStaged(2)
     );
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::ActivateFirmware,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         4,
         &good,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device
@@ -122,30 +97,24 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     let cert: std::sync::Arc<[u8]> = cert.into();
     let body = Body::credential_update(AnchorSlot::Supplier as u8, cert.clone()).unwrap();
     // The network operator cannot replace the supplier's anchor.
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::UpdateSecurityCredentials,
-        Fuel::Electricity,
         NETWORK_OPERATOR,
-        DEVICE,
         1,
         &body,
         Some(&w.no_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
     // The recovery key can (e.g. after the supplier's key was compromised).
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::UpdateSecurityCredentials,
-        Fuel::Electricity,
         RECOVERY,
-        DEVICE,
         1,
         &body,
         Some(&w.recovery),
-        Some(&w.z),
     );
     assert_eq!(
         w.device
@@ -159,29 +128,23 @@ fn trust_anchors_change_only_through_correctly_signed_credential_updates() {
     assert_eq!(cell.owner, new_supplier);
     assert_eq!(w.keys.cert(cell.key).as_deref(), Some(&cert[..]));
     // The old supplier's key no longer works; the new one does.
-    let old = build_command(
+    let old = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         9,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&old, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
-    let new = build_command(
+    let new = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         new_supplier,
-        DEVICE,
         1,
         &Body::Plain,
         Some(&new_key),
-        Some(&w.z),
     );
     assert_eq!(
         w.device
@@ -210,15 +173,12 @@ fn top_ups_are_protected_by_the_supplier_prepayment_token_not_a_signature() {
     );
     let body = Body::TopUp { utrn: token };
     // Not critical: no signature, even when a key is offered.
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::PrepaymentTopUp,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         counter,
         &body,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert!(frame::parse(&cmd).unwrap().signature.is_none());
     assert_eq!(cmd.len(), 100, "CS01a is 100 bytes in the reference data");
@@ -245,15 +205,12 @@ fn top_ups_are_protected_by_the_supplier_prepayment_token_not_a_signature() {
         Executed::TopUp
     );
     // The token is bound to its counter: reused under a later counter it fails.
-    let later = build_command(
+    let later = w.command(
         MessageKind::PrepaymentTopUp,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         counter + (1 << 32),
         &body,
         None,
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&later, &w.z, Some(&z_pp), &w.keys),
@@ -265,15 +222,12 @@ fn top_ups_are_protected_by_the_supplier_prepayment_token_not_a_signature() {
 fn a_gas_meter_refuses_an_enable_supply_it_cannot_execute() {
     let mut w = world();
     w.device.fuel = Fuel::Gas;
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::EnableSupply,
-        Fuel::Gas,
         SUPPLIER,
-        DEVICE,
         3,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
@@ -281,15 +235,12 @@ fn a_gas_meter_refuses_an_enable_supply_it_cannot_execute() {
         "GB gas meters have no remote enable"
     );
     // Arming (GCS39) is what a gas supplier sends instead.
-    let arm = build_command(
+    let arm = w.command(
         MessageKind::ArmSupply,
-        Fuel::Gas,
         SUPPLIER,
-        DEVICE,
         4,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device

@@ -21,16 +21,7 @@ fn legitimate_disable_supply_goes_through_every_check() {
     let vk = w.supplier_cert.verify_key().unwrap();
     let ok = dsp_authenticate(&sr, &w.supplier_cert, &vk, &w.smki, &crl, 100).unwrap();
     assert_eq!(ok.kind, MessageKind::DisableSupply);
-    let cmd = build_command(
-        ok.kind,
-        Fuel::Electricity,
-        SUPPLIER,
-        DEVICE,
-        10,
-        &Body::Plain,
-        Some(&w.supplier_cmd),
-        Some(&w.z),
-    );
+    let cmd = w.command(ok.kind, SUPPLIER, 10, &Body::Plain, Some(&w.supplier_cmd));
     assert_eq!(
         cmd.len(),
         146,
@@ -69,15 +60,12 @@ fn legitimate_disable_supply_goes_through_every_check() {
         d.signature.unwrap()
     ));
     // A non-critical read is MAC'd only, and its response too.
-    let read = build_command(
+    let read = w.command(
         MessageKind::ReadInstantaneous,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         11,
         &Body::Plain,
         None,
-        Some(&w.z),
     );
     assert_eq!(read.len(), 158);
     assert_eq!(
@@ -95,15 +83,12 @@ fn legitimate_disable_supply_goes_through_every_check() {
 #[test]
 fn a_signature_hint_counts_only_for_the_anchor_key() {
     let cmd = |w: &World| {
-        build_command(
+        w.command(
             MessageKind::DisableSupply,
-            Fuel::Electricity,
             SUPPLIER,
-            DEVICE,
             10,
             &Body::Plain,
             Some(&w.supplier_cmd),
-            Some(&w.z),
         )
     };
     let mut w = world();
@@ -135,15 +120,12 @@ fn a_signature_hint_counts_only_for_the_anchor_key() {
 #[test]
 fn tampered_command_byte_is_refused_by_the_mac() {
     let mut w = world();
-    let mut cmd = build_command(
+    let mut cmd = w.command(
         MessageKind::EnableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         5,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     // Flip a content bit: the MAC covers it.
     cmd[60] ^= 0x01;
@@ -171,30 +153,24 @@ fn wrong_role_signers_are_refused() {
         Err(RequestReject::RoleNotAllowed)
     );
     // At the meter: a disconnection originated by the network operator (validly MAC'd by the ACB).
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         NETWORK_OPERATOR,
-        DEVICE,
         1,
         &Body::Plain,
         Some(&w.no_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::WrongOriginator)
     );
     // Claiming to be the supplier but signed with the network operator's key.
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         2,
         &Body::Plain,
         Some(&w.no_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
@@ -228,15 +204,12 @@ fn revoked_certificate_is_refused_by_the_dsp() {
 #[test]
 fn replayed_counter_is_refused() {
     let mut w = world();
-    let cmd = build_command(
+    let cmd = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         77,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert!(w.device.receive_command(&cmd, &w.z, None, &w.keys).is_ok());
     assert_eq!(
@@ -244,30 +217,24 @@ fn replayed_counter_is_refused() {
         Err(Reject::Replay),
         "same bytes again"
     );
-    let older = build_command(
+    let older = w.command(
         MessageKind::EnableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         50,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&older, &w.z, None, &w.keys),
         Err(Reject::Replay),
         "a lower counter"
     );
-    let newer = build_command(
+    let newer = w.command(
         MessageKind::EnableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         78,
         &Body::Plain,
         Some(&w.supplier_cmd),
-        Some(&w.z),
     );
     assert_eq!(
         w.device
@@ -313,29 +280,17 @@ fn partial_key_holders_cannot_execute_critical_commands() {
         Err(Reject::BadMac)
     );
     // An insider with only the ACB key: a valid MAC but no supplier signature.
-    let cmd = build_command(
-        MessageKind::DisableSupply,
-        Fuel::Electricity,
-        SUPPLIER,
-        DEVICE,
-        3,
-        &Body::Plain,
-        None,
-        Some(&w.z),
-    );
+    let cmd = w.command(MessageKind::DisableSupply, SUPPLIER, 3, &Body::Plain, None);
     assert_eq!(
         w.device.receive_command(&cmd, &w.z, None, &w.keys),
         Err(Reject::MissingSignature)
     );
-    let acb_signed = build_command(
+    let acb_signed = w.command(
         MessageKind::DisableSupply,
-        Fuel::Electricity,
         SUPPLIER,
-        DEVICE,
         4,
         &Body::Plain,
         Some(&w.acb),
-        Some(&w.z),
     );
     assert_eq!(
         w.device.receive_command(&acb_signed, &w.z, None, &w.keys),

@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 use dccsim::crypto::device::{Anchor, AnchorSlot, DeviceSecurity, ANCHOR_SLOTS};
-use dccsim::crypto::gbcs::{Fuel, MessageKind};
+use dccsim::crypto::gbcs::{Body, Fuel, MessageKind};
 use dccsim::crypto::mac::ecdh;
 use dccsim::crypto::registry::KeyRegistry;
-use dccsim::crypto::request::ServiceRequest;
+use dccsim::crypto::request::{build_command, ServiceRequest};
 use dccsim::crypto::smki::{CertRole, Certificate, KeyUsage, Smki};
 use dccsim::crypto::{derive_key, KeyRole, SigningKey};
 
@@ -111,6 +111,31 @@ pub fn world() -> World {
         device_key,
         z,
         device,
+    }
+}
+
+impl World {
+    /// A command from `originator` to the world's meter, for the meter's
+    /// fuel, MAC'd with the ACB's shared secret; signed with `key` when the
+    /// command is critical (see [`build_command`]).
+    pub fn command(
+        &self,
+        kind: MessageKind,
+        originator: u64,
+        counter: u64,
+        body: &Body,
+        key: Option<&SigningKey>,
+    ) -> Vec<u8> {
+        build_command(
+            kind,
+            self.device.fuel,
+            originator,
+            DEVICE,
+            counter,
+            body,
+            key,
+            Some(&self.z),
+        )
     }
 }
 
